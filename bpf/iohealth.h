@@ -1,0 +1,64 @@
+/* The ABI between the block probes and userspace: fixed-width types only, no pointers.
+ * Include after vmlinux.h (BPF) or <linux/types.h> (userspace). */
+#ifndef IOHEALTH_BPF_IOHEALTH_H
+#define IOHEALTH_BPF_IOHEALTH_H
+
+/* log2 latency slots in microseconds: slot 0 = [0, 2) us, slot i = [2^i, 2^(i+1)) us, the last
+ * slot open-ended. The same layout as userspace/core/histogram.h LatencyHistogram: 2^31 us is
+ * about 36 min, so a request that hung for minutes still lands in its own slot. */
+#define IOH_HIST_SLOTS 32
+
+/* Devices tracked per family (the allow-list is the set of keys of the stats map). */
+#define IOH_MAX_DEVS 256
+
+/* In-flight tables: preallocated HASH, never LRU (LRU would evict the oldest entries, which
+ * are the stuck ones). About 2x the sum of queue depths of the tracked devices. */
+#define IOH_MAX_INFLIGHT 8192
+
+/* Kernel dev_t encoding (include/linux/kdev_t.h): 12-bit major, 20-bit minor. */
+#define IOH_MINORBITS 20
+#define IOH_MKDEV(ma, mi) (((__u32)(ma) << IOH_MINORBITS) | (__u32)(mi))
+
+enum ioh_op {
+	IOH_OP_READ = 0,
+	IOH_OP_WRITE = 1, /* writes and the other data-modifying ops (discard, write-zeroes) */
+	IOH_OP_FLUSH = 2,
+	IOH_OP_MAX = 3,
+};
+
+enum ioh_err {
+	IOH_ERR_IO = 0,      /* BLK_STS_IOERR, MEDIUM, TRANSPORT, TARGET, PROTECTION */
+	IOH_ERR_TIMEOUT = 1, /* BLK_STS_TIMEOUT: the driver gave up on the request */
+	IOH_ERR_OTHER = 2,
+	IOH_ERR_MAX = 3,
+};
+
+/* Per device, per CPU. Every field only grows: userspace sums the CPUs and takes deltas, it
+ * never zeroes or deletes (read-then-delete loses the increments in between). */
+struct ioh_dev_stats {
+	__u64 issued;           /* bio queue / rq issue (per-request mode); rq default: 0 */
+	__u64 completed;        /* final completions, errors included */
+	__u64 bytes;            /* bytes of successful completions */
+	__u64 errors[IOH_ERR_MAX];
+	__u64 last_complete_ns; /* bpf_ktime_get_ns() (CLOCK_MONOTONIC) of this CPU's last completion */
+	__u64 hist[IOH_OP_MAX][IOH_HIST_SLOTS];
+};
+
+/* One in-flight request (key: struct request *) or bio (key: struct bio *). */
+struct ioh_inflight {
+	__u64 start_ns; /* CLOCK_MONOTONIC */
+	__u32 dev;      /* IOH_MKDEV of the whole disk */
+	__u32 bytes;    /* bios: size at queue time (bi_size is consumed by completion) */
+	__u32 op;       /* enum ioh_op */
+	__u32 pad;
+};
+
+/* Diagnostics, per CPU: what the probes could not account for. */
+enum ioh_diag {
+	IOH_DIAG_INFLIGHT_UPDATE_FAIL = 0, /* in-flight table full: that I/O has no age */
+	IOH_DIAG_DEV_UPDATE_FAIL = 1,      /* unfiltered mode: stats table full */
+	IOH_DIAG_NO_START_TIME = 2,        /* rq completed with start_time_ns == 0: no latency */
+	IOH_DIAG_MAX = 3,
+};
+
+#endif /* IOHEALTH_BPF_IOHEALTH_H */
