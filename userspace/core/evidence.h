@@ -14,9 +14,10 @@
 namespace iohealth {
 
 struct ErrorCounts {
-    std::uint64_t io = 0;       // EIO and other media/transport errors
-    std::uint64_t timeout = 0;  // the lower layer gave up on a request (BLK_STS_TIMEOUT, NFS major timeout)
-    std::uint64_t other = 0;    // anything else the source could not classify
+    std::uint64_t io = 0;  // EIO and other media/transport errors
+    std::uint64_t timeout =
+        0;  // the lower layer gave up on a request (BLK_STS_TIMEOUT, NFS major timeout)
+    std::uint64_t other = 0;  // anything else the source could not classify
 
     std::uint64_t total() const { return io + timeout + other; }
     bool operator==(const ErrorCounts&) const = default;
@@ -24,13 +25,13 @@ struct ErrorCounts {
 
 // Block layer (BPF or /proc/diskstats) or the NFS client (RPCs), whichever the path has.
 struct KernelEvidence {
-    bool available = false;         // false: no kernel source for this path this tick
-    std::uint64_t issued = 0;       // requests started during the tick
-    std::uint64_t completed = 0;    // requests finished during the tick, errors included
-    ErrorCounts errors;             // of `completed`, how many failed
+    bool available = false;       // false: no kernel source for this path this tick
+    std::uint64_t issued = 0;     // requests started during the tick
+    std::uint64_t completed = 0;  // requests finished during the tick, errors included
+    ErrorCounts errors;           // of `completed`, how many failed
     std::uint64_t bytes = 0;
-    LatencyHistogram latency;       // completions during the tick
-    std::uint32_t in_flight = 0;    // outstanding at the end of the tick
+    LatencyHistogram latency;     // completions during the tick
+    std::uint32_t in_flight = 0;  // outstanding at the end of the tick
     // When the source knows them exactly (BPF); otherwise the tick time is used.
     std::optional<TimePoint> last_completion;
     std::optional<Duration> oldest_in_flight_age;
@@ -45,25 +46,27 @@ enum class ProbeState { kAbsent, kIdle, kPending };
 
 // The active heartbeat: one O_DIRECT 4 KiB probe at a time, never cancelled.
 struct HeartbeatEvidence {
-    ProbeState state = ProbeState::kAbsent;   // kAbsent: no prober on this path
-    std::optional<TimePoint> last_success;    // end of the last probe that succeeded
-    std::optional<TimePoint> pending_since;   // start of the probe now outstanding
-    bool last_failed = false;                 // the last finished probe failed
-    std::string last_error;                   // its error text ("EIO", "short write", ...)
-    Duration last_latency{0};                 // of the last finished probe
-    std::uint64_t failures = 0;               // consecutive failed probes
+    ProbeState state = ProbeState::kAbsent;  // kAbsent: no prober on this path
+    std::optional<TimePoint> last_success;   // end of the last probe that succeeded
+    std::optional<TimePoint> pending_since;  // start of the probe now outstanding
+    std::optional<TimePoint>
+        failing_since;           // start of the first failed probe since the last success
+    bool last_failed = false;    // the last finished probe failed
+    std::string last_error;      // its error text ("EIO", "short write", ...)
+    Duration last_latency{0};    // of the last finished probe
+    std::uint64_t failures = 0;  // consecutive failed probes
 
     bool operator==(const HeartbeatEvidence&) const = default;
 };
 
 // Facts only a storage-specific source knows (DRBD, NFS). Defaults mean "nothing known".
 struct StorageFacts {
-    bool resync_active = false;       // DRBD SyncSource/SyncTarget
-    bool resync_advancing = false;    // out-of-sync fell / done% rose since the last tick
-    bool io_suspended = false;        // DRBD suspended (user, quorum, no-data, fencing)
+    bool resync_active = false;     // DRBD SyncSource/SyncTarget
+    bool resync_advancing = false;  // out-of-sync fell / done% rose since the last tick
+    bool io_suspended = false;      // DRBD suspended (user, quorum, no-data, fencing)
     std::string suspended_reason;
     bool quorum_lost = false;
-    std::string note;                 // free text for explain ("peer r0:node2 silent 12s")
+    std::string note;  // free text for explain ("peer r0:node2 silent 12s")
 
     bool operator==(const StorageFacts&) const = default;
 };
@@ -78,7 +81,7 @@ struct Sample {
 
 // Per path, the last `capacity` ticks, oldest first.
 class EvidenceWindow {
-public:
+  public:
     explicit EvidenceWindow(std::size_t capacity = 64) : capacity_(capacity) {}
 
     void push(Sample s);
@@ -92,7 +95,7 @@ public:
     std::uint64_t completed_over(std::size_t n) const;
     std::uint64_t errors_over(std::size_t n) const;
 
-private:
+  private:
     std::size_t capacity_;
     std::deque<Sample> ticks_;
 };

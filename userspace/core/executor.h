@@ -14,10 +14,10 @@ struct ActionRequest {
     std::uint64_t id = 0;  // unique per daemon run, ties the result to the request
     std::string path;
     Action action = Action::kLogOnly;
-    int step = 0;          // 1-based position in the ladder
-    bool dry_run = true;   // true: describe, never execute
-    std::string reason;    // the verdict's one-line reason
-    Duration deadline{0};  // graceful-reboot: the next step runs after this
+    int step = 0;                             // 1-based position in the ladder
+    bool dry_run = true;                      // true: describe, never execute
+    std::string reason;                       // the verdict's one-line reason
+    Duration deadline{0};                     // graceful-reboot: the next step runs after this
     std::string agent_unit;                   // restart-agent
     std::vector<std::string> custom_command;  // custom (argv, no shell)
     Duration custom_timeout{0};
@@ -32,7 +32,7 @@ struct ActionResult {
 };
 
 class Executor {
-public:
+  public:
     using Done = std::function<void(ActionResult)>;
     virtual ~Executor() = default;
     // Must not block the caller on storage or on a bus round trip longer than a tick; `done`

@@ -16,7 +16,9 @@ Duration LatencyHistogram::slot_upper_bound(int slot) {
     return Duration{std::int64_t{1} << (slot + 1)};
 }
 
-void LatencyHistogram::add(Duration latency, std::uint64_t n) { slots_[slot_for(latency)] += n; }
+void LatencyHistogram::add(Duration latency, std::uint64_t n) {
+    slots_[slot_for(latency)] += n;
+}
 
 LatencyHistogram& LatencyHistogram::operator+=(const LatencyHistogram& other) {
     for (int i = 0; i < kSlots; ++i) slots_[i] += other.slots_[i];

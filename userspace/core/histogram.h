@@ -11,7 +11,7 @@
 namespace iohealth {
 
 class LatencyHistogram {
-public:
+  public:
     static constexpr int kSlots = 32;
 
     static int slot_for(Duration latency);
@@ -33,7 +33,7 @@ public:
 
     bool operator==(const LatencyHistogram&) const = default;
 
-private:
+  private:
     std::array<std::uint64_t, kSlots> slots_{};
 };
 

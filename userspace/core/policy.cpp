@@ -31,18 +31,32 @@ constexpr EnumTable<PathKind, 3> kKinds{{
 }};
 }  // namespace
 
-std::string_view to_string(Action a) { return enum_name(kActions, a); }
-std::optional<Action> action_from_string(std::string_view s) { return enum_value(kActions, s); }
-std::string_view to_string(Mode m) { return enum_name(kModes, m); }
-std::optional<Mode> mode_from_string(std::string_view s) { return enum_value(kModes, s); }
-std::string_view to_string(DeadWitnesses w) { return enum_name(kWitnesses, w); }
+std::string_view to_string(Action a) {
+    return enum_name(kActions, a);
+}
+std::optional<Action> action_from_string(std::string_view s) {
+    return enum_value(kActions, s);
+}
+std::string_view to_string(Mode m) {
+    return enum_name(kModes, m);
+}
+std::optional<Mode> mode_from_string(std::string_view s) {
+    return enum_value(kModes, s);
+}
+std::string_view to_string(DeadWitnesses w) {
+    return enum_name(kWitnesses, w);
+}
 std::optional<DeadWitnesses> witnesses_from_string(std::string_view s) {
     return enum_value(kWitnesses, s);
 }
-std::string_view to_string(ErrorPolicy e) { return enum_name(kErrorPolicies, e); }
+std::string_view to_string(ErrorPolicy e) {
+    return enum_name(kErrorPolicies, e);
+}
 std::optional<ErrorPolicy> error_policy_from_string(std::string_view s) {
     return enum_value(kErrorPolicies, s);
 }
-std::string_view to_string(PathKind k) { return enum_name(kKinds, k); }
+std::string_view to_string(PathKind k) {
+    return enum_name(kKinds, k);
+}
 
 }  // namespace iohealth

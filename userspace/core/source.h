@@ -13,7 +13,7 @@ namespace iohealth {
 
 // Block-layer evidence keyed by device number (major:minor of the whole disk or partition).
 class KernelSource {
-public:
+  public:
     virtual ~KernelSource() = default;
     virtual std::string_view name() const = 0;
     // The devices of interest; a source may ignore the rest (BPF allow-list) or not.

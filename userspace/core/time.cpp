@@ -1,7 +1,7 @@
 #include "core/time.h"
 
-#include <ctime>
 #include <fmt/format.h>
+#include <ctime>
 
 namespace iohealth {
 
@@ -16,9 +16,12 @@ std::string format_duration(Duration d) {
     if (us % 1'000'000 == 0) return fmt::format("{}s", us / 1'000'000);
     if (us >= 1'000'000 || us <= -1'000'000) return fmt::format("{:.3f}s", us / 1e6);
     if (us % 1000 == 0) return fmt::format("{}ms", us / 1000);
+    if (us >= 1000 || us <= -1000) return fmt::format("{:.3f}ms", us / 1e3);
     return fmt::format("{}us", us);
 }
 
-std::string format_seconds(TimePoint t) { return fmt::format("{:.3f}", to_usec(t) / 1e6); }
+std::string format_seconds(TimePoint t) {
+    return fmt::format("{:.3f}", to_usec(t) / 1e6);
+}
 
 }  // namespace iohealth

@@ -21,32 +21,38 @@ struct MonoClock {
 using TimePoint = MonoClock::time_point;
 
 class Clock {
-public:
+  public:
     virtual ~Clock() = default;
     virtual TimePoint now() const = 0;
 };
 
 // CLOCK_MONOTONIC: does not jump with wall-clock changes (NTP steps must never fence).
 class SteadyClock final : public Clock {
-public:
+  public:
     TimePoint now() const override;
 };
 
 // A clock that moves only when told to: unit tests and replays.
 class VirtualClock final : public Clock {
-public:
+  public:
     explicit VirtualClock(TimePoint start = TimePoint{}) : now_(start) {}
     TimePoint now() const override { return now_; }
     void advance(Duration d) { now_ += d; }
     void set(TimePoint t) { now_ = t; }
 
-private:
+  private:
     TimePoint now_;
 };
 
-constexpr TimePoint from_usec(std::int64_t usec) { return TimePoint{Duration{usec}}; }
-constexpr std::int64_t to_usec(TimePoint t) { return t.time_since_epoch().count(); }
-constexpr std::int64_t to_usec(Duration d) { return d.count(); }
+constexpr TimePoint from_usec(std::int64_t usec) {
+    return TimePoint{Duration{usec}};
+}
+constexpr std::int64_t to_usec(TimePoint t) {
+    return t.time_since_epoch().count();
+}
+constexpr std::int64_t to_usec(Duration d) {
+    return d.count();
+}
 
 // "1.500s", "250ms", "12us": short and exact enough for logs and explanations.
 std::string format_duration(Duration d);

@@ -14,7 +14,11 @@ constexpr EnumTable<Verdict, 6> kNames{{
 }};
 }  // namespace
 
-std::string_view to_string(Verdict v) { return enum_name(kNames, v); }
-std::optional<Verdict> verdict_from_string(std::string_view s) { return enum_value(kNames, s); }
+std::string_view to_string(Verdict v) {
+    return enum_name(kNames, v);
+}
+std::optional<Verdict> verdict_from_string(std::string_view s) {
+    return enum_value(kNames, s);
+}
 
 }  // namespace iohealth

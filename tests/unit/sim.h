@@ -1,0 +1,70 @@
+#pragma once
+// A simulated path on the virtual clock for table-driven scenarios: the storage's behaviour
+// per phase (healthy, contended, stalled, failing, idle) turned into the samples the real
+// sources would report, including a heartbeat prober with one outstanding probe at a time.
+#include <string>
+#include <vector>
+
+#include "core/path_monitor.h"
+
+namespace iohealth::test {
+
+enum class Storage { kHealthy, kContended, kStalled, kFailing, kIdle };
+
+struct Phase {
+    Storage storage;
+    Duration length;
+};
+
+struct TimelineEntry {
+    TimePoint at;
+    Verdict verdict;
+};
+
+struct SimRun {
+    std::vector<TimelineEntry> timeline;  // verdict changes
+    std::vector<Event> events;
+    std::vector<ActionRequest> requests;
+    std::vector<Assessment> assessments;  // every tick
+
+    std::vector<Event> of_type(EventType t) const;
+    // First time the verdict became v at or after `from`.
+    std::optional<TimePoint> first(Verdict v, TimePoint from = TimePoint{}) const;
+    bool ever(Verdict v) const { return first(v).has_value(); }
+    int changes_between(TimePoint from, TimePoint to) const;
+};
+
+// The base policy every scenario starts from (T = 10 s: stall 5 s, warn 20 s, dead 25 s),
+// tweaked per test like chromium's BackoffEntry tests.
+PathPolicy base_policy();
+
+class Simulation {
+  public:
+    explicit Simulation(PathPolicy policy, Mode mode = Mode::kDryRun);
+
+    // Results of executed requests: ok unless the action is listed in fail_actions.
+    std::vector<Action> fail_actions;
+    bool heartbeat = true;
+    Duration base_latency = std::chrono::milliseconds(5);
+
+    SimRun run(const std::vector<Phase>& phases);
+    ModeState& mode() { return mode_; }
+    // Called at each tick before the sample is fed (e.g. to change the mode mid-run).
+    std::function<void(TimePoint, ModeState&)> on_tick;
+
+  private:
+    Sample sample(Storage s, TimePoint now);
+
+    PathPolicy policy_;
+    ModeState mode_;
+    TimePoint now_{};
+    // heartbeat prober state
+    std::optional<TimePoint> last_success_;
+    std::optional<TimePoint> pending_since_;
+    std::optional<TimePoint> failing_since_;
+    TimePoint next_probe_{};
+    bool last_failed_ = false;
+    Duration last_latency_{0};
+};
+
+}  // namespace iohealth::test

@@ -1,0 +1,82 @@
+#pragma once
+// The escalation engine: walks a path's ladder while the path is DEAD. Pure: it is handed
+// the assessment, the mode and `now`, and returns what happened; executors run the requests.
+//
+// Rules:
+//  - the ladder starts when the verdict becomes DEAD; step 1 runs at once, each next step
+//    runs `hold` after the previous one started (a failed step lets the next run at once);
+//  - any verdict but DEAD stops the ladder ("averted"), unless an armed reboot step already
+//    succeeded (a reboot under way is not undone by one late completion);
+//  - disarmed (or maintenance) never starts a step; it says so once per episode;
+//  - the same action on the same path does not run twice within repeat_interval, except
+//    `reboot`, the last resort, which is never suppressed.
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/classifier.h"
+#include "core/executor.h"
+#include "core/mode.h"
+
+namespace iohealth {
+
+enum class EscalationEventKind {
+    kStarted,      // the ladder begins
+    kStepStarted,  // carries a request the caller must execute
+    kStepSucceeded,
+    kStepFailed,
+    kRateLimited,  // a step skipped because it ran recently
+    kAverted,      // the path recovered before the ladder finished
+    kSuppressed,   // DEAD, but the mode forbids fencing
+    kExhausted,    // every step ran and the path is still DEAD
+};
+std::string_view to_string(EscalationEventKind k);
+
+struct EscalationEvent {
+    EscalationEventKind kind;
+    int step = 0;  // 1-based, 0 when not about one step
+    Action action = Action::kLogOnly;
+    bool dry_run = false;
+    std::string detail;
+    std::optional<ActionRequest> request;  // kStepStarted only
+};
+
+class EscalationEngine {
+  public:
+    EscalationEngine(std::string path, const PathPolicy& policy);
+
+    std::vector<EscalationEvent> on_assessment(const Assessment& a, const EffectiveMode& mode,
+                                               TimePoint now);
+    std::vector<EscalationEvent> on_result(const ActionResult& result, TimePoint now);
+
+    bool active() const { return active_; }
+    int current_step() const { return step_; }  // 1-based; 0 when idle
+    // When the next step runs if the path stays DEAD.
+    std::optional<TimePoint> next_step_at() const;
+
+  private:
+    void start_next_steps(const Assessment& a, const EffectiveMode& mode, TimePoint now,
+                          std::vector<EscalationEvent>& out);
+    void stop();
+
+    std::string path_;
+    const PathPolicy& policy_;
+    bool active_ = false;
+    bool latched_ = false;     // an armed reboot step succeeded
+    bool suppressed_ = false;  // kSuppressed already said for this episode
+    int step_ = 0;             // last started step, 1-based
+    TimePoint next_at_;
+    bool exhausted_ = false;  // kExhausted already said for this episode
+    struct Pending {
+        int step;
+        Action action;
+        bool dry_run;
+    };
+    std::map<std::uint64_t, Pending> pending_;  // request id -> what it was
+    std::map<Action, TimePoint> last_run_;
+    std::uint64_t next_id_ = 1;
+};
+
+}  // namespace iohealth

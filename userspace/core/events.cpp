@@ -1,0 +1,204 @@
+#include "core/events.h"
+
+#include <fmt/format.h>
+
+#include "core/enum_table.h"
+
+namespace iohealth {
+namespace {
+
+constexpr EnumTable<EventType, 12> kNames{{
+    {EventType::kVerdictChanged, "verdict-changed"},
+    {EventType::kFenceImminent, "fence-imminent"},
+    {EventType::kNearMiss, "near-miss"},
+    {EventType::kEscalationStarted, "escalation-started"},
+    {EventType::kStepStarted, "step-started"},
+    {EventType::kStepSucceeded, "step-succeeded"},
+    {EventType::kStepFailed, "step-failed"},
+    {EventType::kStepRateLimited, "step-rate-limited"},
+    {EventType::kEscalationAverted, "escalation-averted"},
+    {EventType::kFenceSuppressed, "fence-suppressed"},
+    {EventType::kEscalationExhausted, "escalation-exhausted"},
+    {EventType::kModeChanged, "mode-changed"},
+}};
+
+// Generated once, never reused for another meaning: alert rules match on them.
+constexpr EnumTable<EventType, 12> kMessageIds{{
+    {EventType::kVerdictChanged, "3c5e1f6f0b8a4d6e9a2b7c41d0e8f512"},
+    {EventType::kFenceImminent, "8a1d2c3b4e5f46a7b8c9d0e1f2a3b4c5"},
+    {EventType::kNearMiss, "5b7e9d1c3a2f4e6d8c0b1a2f3e4d5c6b"},
+    {EventType::kEscalationStarted, "7f3a9c2e1d4b4f6a8e0c2b4d6f8a1c3e"},
+    {EventType::kStepStarted, "2e4c6a8b0d1f43a5b7c9e1d3f5a7b9c2"},
+    {EventType::kStepSucceeded, "9d8c7b6a5f4e43d2c1b0a9f8e7d6c5b4"},
+    {EventType::kStepFailed, "1a3c5e7f9b2d44f6a8c0e2b4d6f8a0c1"},
+    {EventType::kStepRateLimited, "4f2d0b9e7c5a43e1f9d7b5c3a1e9f7d5"},
+    {EventType::kEscalationAverted, "6c4a2e0f8d6b44a2c0e8f6d4b2a0c8e6"},
+    {EventType::kFenceSuppressed, "0e2c4a6f8b1d43e5a7c9f1b3d5e7a9c0"},
+    {EventType::kEscalationExhausted, "c2e4a6b8d0f243a5c7e9b1d3f5a7c9e1"},
+    {EventType::kModeChanged, "b1d3f5a7c9e24b4d6f8a0c2e4b6d8f0a"},
+}};
+
+int verdict_priority(Verdict v) {
+    switch (v) {
+        case Verdict::kDead:
+            return 2;
+        case Verdict::kStalled:
+            return 3;
+        case Verdict::kDegraded:
+        case Verdict::kContended:
+            return 4;
+        case Verdict::kRecovering:
+        case Verdict::kHealthy:
+            return 5;
+    }
+    return 6;
+}
+
+std::string usec(Duration d) {
+    return std::to_string(d.count());
+}
+
+void add_evidence(Event& e, const Assessment& a) {
+    e.fields.emplace_back("VERDICT", std::string(to_string(a.verdict)));
+    e.fields.emplace_back("REASON", a.reason);
+    e.fields.emplace_back("COMPLETED", std::to_string(a.completed));
+    e.fields.emplace_back("ERRORS", std::to_string(a.errors));
+    e.fields.emplace_back("IN_FLIGHT", std::to_string(a.in_flight));
+    e.fields.emplace_back("P99_USEC", usec(a.p99));
+    e.fields.emplace_back("KERNEL_STALL_USEC", usec(a.kernel_stall));
+    e.fields.emplace_back("HEARTBEAT_STALL_USEC", usec(a.heartbeat_stall));
+    e.fields.emplace_back("HEARTBEAT_GAP_USEC", usec(a.heartbeat_gap));
+    if (a.dead_at) e.fields.emplace_back("DEAD_IN_USEC", usec(*a.dead_at - a.at));
+}
+
+EventType type_of(EscalationEventKind k) {
+    switch (k) {
+        case EscalationEventKind::kStarted:
+            return EventType::kEscalationStarted;
+        case EscalationEventKind::kStepStarted:
+            return EventType::kStepStarted;
+        case EscalationEventKind::kStepSucceeded:
+            return EventType::kStepSucceeded;
+        case EscalationEventKind::kStepFailed:
+            return EventType::kStepFailed;
+        case EscalationEventKind::kRateLimited:
+            return EventType::kStepRateLimited;
+        case EscalationEventKind::kAverted:
+            return EventType::kEscalationAverted;
+        case EscalationEventKind::kSuppressed:
+            return EventType::kFenceSuppressed;
+        case EscalationEventKind::kExhausted:
+            return EventType::kEscalationExhausted;
+    }
+    return EventType::kEscalationStarted;
+}
+
+}  // namespace
+
+std::string_view to_string(EventType t) {
+    return enum_name(kNames, t);
+}
+std::string_view message_id(EventType t) {
+    return enum_name(kMessageIds, t);
+}
+
+std::vector<Event> events_for(const std::string& path, const Classification& c) {
+    std::vector<Event> out;
+    const Assessment& a = c.assessment;
+    if (c.verdict_changed) {
+        Event e{EventType::kVerdictChanged,
+                a.at,
+                verdict_priority(a.verdict),
+                path,
+                fmt::format("{} -> {}: {}", to_string(c.previous), to_string(a.verdict), a.reason),
+                {}};
+        e.fields.emplace_back("OLD_VERDICT", std::string(to_string(c.previous)));
+        add_evidence(e, a);
+        out.push_back(std::move(e));
+    }
+    if (c.fence_imminent) {
+        Event e{EventType::kFenceImminent,
+                a.at,
+                3,
+                path,
+                fmt::format("fence imminent: {}", a.reason),
+                {}};
+        add_evidence(e, a);
+        out.push_back(std::move(e));
+    }
+    if (c.near_miss) {
+        Event e{EventType::kNearMiss,
+                a.at,
+                4,
+                path,
+                fmt::format("near miss: no progress for {} of dead_after {}, then I/O completed",
+                            format_duration(c.near_miss->stalled_for),
+                            format_duration(c.near_miss->dead_after)),
+                {}};
+        e.fields.emplace_back("STALLED_USEC", usec(c.near_miss->stalled_for));
+        e.fields.emplace_back("DEAD_AFTER_USEC", usec(c.near_miss->dead_after));
+        add_evidence(e, a);
+        out.push_back(std::move(e));
+    }
+    return out;
+}
+
+Event event_for(const std::string& path, const EscalationEvent& x, TimePoint at) {
+    const bool real_fence =
+        !x.dry_run && x.kind == EscalationEventKind::kStepStarted && x.action != Action::kLogOnly;
+    int priority = 3;
+    if (real_fence) priority = 2;
+    if (x.kind == EscalationEventKind::kAverted) priority = 5;
+    std::string what = x.step > 0 ? fmt::format("step {} {}", x.step, to_string(x.action)) : "";
+    std::string prefix = x.dry_run ? "dry-run: " : "";
+    std::string message;
+    switch (x.kind) {
+        case EscalationEventKind::kStepStarted:
+            message = fmt::format("{}{} started: {}", prefix, what, x.detail);
+            break;
+        case EscalationEventKind::kStepSucceeded:
+            message = fmt::format("{}{} succeeded: {}", prefix, what, x.detail);
+            break;
+        case EscalationEventKind::kStepFailed:
+            message = fmt::format("{}{} FAILED: {}", prefix, what, x.detail);
+            break;
+        case EscalationEventKind::kRateLimited:
+            message = fmt::format("{}{} skipped: {}", prefix, what, x.detail);
+            break;
+        default:
+            message = fmt::format("{}{}: {}", prefix, to_string(x.kind), x.detail);
+    }
+    Event e{type_of(x.kind), at, priority, path, std::move(message), {}};
+    if (x.step > 0) {
+        e.fields.emplace_back("STEP", std::to_string(x.step));
+        e.fields.emplace_back("ACTION", std::string(to_string(x.action)));
+    }
+    e.fields.emplace_back("DRY_RUN", x.dry_run ? "1" : "0");
+    e.fields.emplace_back("DETAIL", x.detail);
+    return e;
+}
+
+Event event_for(const ModeChange& change, TimePoint at) {
+    auto text = [](const EffectiveMode& m) {
+        return m.maintenance ? std::string("maintenance") : std::string(to_string(m.mode));
+    };
+    Event e{EventType::kModeChanged,
+            at,
+            4,
+            "",
+            fmt::format("mode {} -> {}: {}", text(change.from), text(change.to), change.reason),
+            {}};
+    e.fields.emplace_back("MODE", text(change.to));
+    e.fields.emplace_back("OLD_MODE", text(change.from));
+    e.fields.emplace_back("DETAIL", change.reason);
+    return e;
+}
+
+std::string format_event(const Event& e) {
+    std::string line = fmt::format("{} {}", format_seconds(e.at), to_string(e.type));
+    if (!e.path.empty()) line += fmt::format(" path={}", e.path);
+    line += " " + e.message;
+    return line;
+}
+
+}  // namespace iohealth

@@ -1,0 +1,42 @@
+#pragma once
+// The daemon-wide fence mode. Maintenance is a timed disarm that always re-arms itself to the
+// mode it interrupted: an operator can never leave a host silently unarmed by forgetting it.
+#include <optional>
+#include <string>
+
+#include "core/policy.h"
+
+namespace iohealth {
+
+struct EffectiveMode {
+    Mode mode = Mode::kDryRun;  // what the escalation engine obeys right now
+    bool maintenance = false;
+    std::optional<TimePoint> maintenance_until;
+    bool operator==(const EffectiveMode&) const = default;
+};
+
+struct ModeChange {
+    EffectiveMode from;
+    EffectiveMode to;
+    std::string reason;
+};
+
+class ModeState {
+  public:
+    explicit ModeState(Mode base = Mode::kDryRun) : base_(base) {}
+
+    EffectiveMode effective() const;
+    Mode base() const { return base_; }
+
+    // Leaves maintenance, if any.
+    ModeChange set(Mode mode, std::string reason);
+    ModeChange enter_maintenance(TimePoint now, Duration length, std::string reason);
+    // Called every tick: ends maintenance whose time is up.
+    std::optional<ModeChange> expire(TimePoint now);
+
+  private:
+    Mode base_;
+    std::optional<TimePoint> maintenance_until_;
+};
+
+}  // namespace iohealth

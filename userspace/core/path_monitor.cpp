@@ -1,0 +1,37 @@
+#include "core/path_monitor.h"
+
+namespace iohealth {
+namespace {
+void append(TickOutput& out, const std::string& path, std::vector<EscalationEvent> events,
+            TimePoint at) {
+    for (auto& e : events) {
+        if (e.request) out.requests.push_back(*e.request);
+        out.events.push_back(event_for(path, e, at));
+    }
+}
+}  // namespace
+
+PathMonitor::PathMonitor(PathConfig config, std::size_t window_ticks)
+    : config_(std::move(config)),
+      window_(window_ticks),
+      escalation_(config_.name, config_.policy) {}
+
+TickOutput PathMonitor::tick(Sample sample, const EffectiveMode& mode) {
+    const TimePoint now = sample.at;
+    window_.push(std::move(sample));
+    Classification c = classify(state_, window_, config_.policy, now);
+    TickOutput out;
+    out.events = events_for(config_.name, c);
+    state_ = std::move(c.state);
+    assessment_ = std::move(c.assessment);
+    append(out, config_.name, escalation_.on_assessment(assessment_, mode, now), now);
+    return out;
+}
+
+TickOutput PathMonitor::on_result(const ActionResult& result, TimePoint now) {
+    TickOutput out;
+    append(out, config_.name, escalation_.on_result(result, now), now);
+    return out;
+}
+
+}  // namespace iohealth

@@ -1,0 +1,41 @@
+#pragma once
+// One monitored path: its evidence window, classifier state and escalation engine.
+// Pure like its parts: samples, mode and time go in; the assessment, events and action
+// requests come out. The daemon and the replayer drive the same code.
+#include <string>
+#include <vector>
+
+#include "core/classifier.h"
+#include "core/escalation.h"
+#include "core/events.h"
+
+namespace iohealth {
+
+struct TickOutput {
+    std::vector<Event> events;
+    std::vector<ActionRequest> requests;  // to be executed, in order
+};
+
+class PathMonitor {
+  public:
+    PathMonitor(PathConfig config, std::size_t window_ticks = 64);
+    PathMonitor(const PathMonitor&) = delete;
+    PathMonitor& operator=(const PathMonitor&) = delete;
+
+    TickOutput tick(Sample sample, const EffectiveMode& mode);
+    TickOutput on_result(const ActionResult& result, TimePoint now);
+
+    const PathConfig& config() const { return config_; }
+    const Assessment& assessment() const { return assessment_; }
+    const EvidenceWindow& window() const { return window_; }
+    const EscalationEngine& escalation() const { return escalation_; }
+
+  private:
+    PathConfig config_;
+    EvidenceWindow window_;
+    ClassifierState state_;
+    Assessment assessment_;
+    EscalationEngine escalation_;
+};
+
+}  // namespace iohealth
