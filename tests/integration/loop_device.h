@@ -21,7 +21,8 @@ namespace iohealth::testing {
 // Creates (or truncates) a sparse file of `bytes` bytes.
 inline void make_sparse_file(const std::string& path, off_t bytes) {
     const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) throw std::runtime_error("Failed to create '" + path + "': " + std::strerror(errno));
+    if (fd < 0)
+        throw std::runtime_error("Failed to create '" + path + "': " + std::strerror(errno));
     const int rc = ::ftruncate(fd, bytes);
     const int err = errno;
     ::close(fd);
@@ -29,7 +30,7 @@ inline void make_sparse_file(const std::string& path, off_t bytes) {
 }
 
 class LoopDevice {
-public:
+  public:
     struct Options {
         // Loop's own O_DIRECT on the backing file (LO_FLAGS_DIRECT_IO). Off: the loop worker
         // does buffered reads/writes of the backing file.
@@ -76,7 +77,7 @@ public:
         ::close(control);
         ::close(backing_fd);  // the loop device holds its own reference
         if (fd_ < 0) fail("find a free loop device for '" + backing + "'");
-        struct stat st{};
+        struct stat st {};
         ::fstat(fd_, &st);
         dev_ = st.st_rdev;
     }
@@ -112,7 +113,7 @@ public:
         return reads + writes;
     }
 
-private:
+  private:
     [[noreturn]] static void fail(const std::string& what) {
         throw std::runtime_error("Failed to " + what + ": " + std::strerror(errno));
     }
