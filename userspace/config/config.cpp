@@ -25,6 +25,7 @@ struct PathDraft {
     std::string name;
     ValueOrigin header;  // where the section first appeared
     SettingMap settings;
+    bool bad_target = false;  // device/mount/drbd had a bad value, already reported
 };
 
 // Reads files one after another into per-section setting maps (a later file replaces a key),
@@ -37,6 +38,7 @@ class Loader {
     ConfigResult finish();
 
   private:
+    PathDraft* path_draft(std::string_view section);
     SettingMap* section_settings(std::string_view section, SettingMap& policy);
     // `policy` receives the [policy] keys: policy_ for config files, a preset's own map.
     void read_into(std::string_view text, std::string_view file, ValueOrigin::Kind kind,
@@ -55,15 +57,20 @@ class Loader {
     std::vector<std::string> warnings_;
 };
 
+PathDraft* Loader::path_draft(std::string_view section) {
+    if (section.substr(0, kPathPrefix.size()) != kPathPrefix) return nullptr;
+    const std::string_view name = section.substr(kPathPrefix.size());
+    for (PathDraft& p : paths_)
+        if (p.name == name) return &p;
+    return nullptr;
+}
+
 SettingMap* Loader::section_settings(std::string_view section, SettingMap& policy) {
     if (section == "policy") return &policy;
     if (&policy != &policy_) return nullptr;  // a preset: only [policy]
     if (section == "daemon") return &daemon_;
-    if (section.substr(0, kPathPrefix.size()) != kPathPrefix) return nullptr;
-    const std::string_view name = section.substr(kPathPrefix.size());
-    for (PathDraft& p : paths_)
-        if (p.name == name) return &p.settings;
-    return nullptr;
+    PathDraft* draft = path_draft(section);
+    return draft ? &draft->settings : nullptr;
 }
 
 std::string_view scope_hint(unsigned scopes) {
@@ -133,6 +140,8 @@ void Loader::read_into(std::string_view text, std::string_view file, ValueOrigin
         auto value = parse_value(*spec, e.value, error);
         if (!value) {
             fail(e.line, e.section, e.key, std::move(error));
+            if (std::find(kKindKeys.begin(), kKindKeys.end(), e.key) != kKindKeys.end())
+                path_draft(e.section)->bad_target = true;
             continue;
         }
         const auto [it, first] = seen.try_emplace({e.section, e.key}, e.line);
@@ -228,6 +237,7 @@ void Loader::build_path(const PathDraft& draft, DaemonConfig& config, Validator&
     for (std::string_view key : kKindKeys)
         if (draft.settings.count(key)) kinds.push_back(key);
     if (kinds.empty()) {
+        if (draft.bad_target) return;
         errors_.push_back({draft.header.file,
                            draft.header.line,
                            section,
@@ -284,11 +294,13 @@ ConfigResult Loader::finish() {
     validator.check_policy("policy", std::nullopt, config.defaults, policy_origins, tick_origin,
                            config.mode);
     for (const PathDraft& draft : paths_) build_path(draft, config, validator, tick_origin);
-    if (paths_.empty() && !config.discover_block_devices)
-        warnings_.push_back(ConfigError{main_file_, 0, "daemon", "discover",
+    if (paths_.empty() && !config.discover_block_devices) {
+        const ValueOrigin& o = daemon_origins["discover"];
+        warnings_.push_back(ConfigError{o.file, o.line, "daemon", "discover",
                                         "no [path] sections and discover = no: nothing will "
                                         "be monitored"}
                                 .to_string());
+    }
 
     ConfigResult result;
     result.errors = std::move(errors_);
