@@ -1,0 +1,48 @@
+#pragma once
+// What the daemon implements for the bus: the requests that change or query its state.
+// Every call arrives on the bus thread after the service validated the arguments and the
+// caller; it must return quickly (hand work to the daemon loop) and never touch storage.
+// Refuse with ControlError (dbus/errors.h); any other exception becomes Error.Internal.
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/policy.h"
+#include "core/time.h"
+
+namespace iohealth {
+
+// Who asked, for the journal entry that records it.
+struct Caller {
+    uid_t uid = 0;
+    pid_t pid = 0;
+    std::string bus_name;  // ":1.42"
+};
+
+struct ModeChange {
+    std::string mode;             // dry-run | armed | disarmed | maintenance (validated)
+    Duration maintenance_for{0};  // maintenance only; zero: the configured default
+    std::string reason;           // non-empty
+};
+
+class ControlHandler {
+  public:
+    virtual ~ControlHandler() = default;
+
+    virtual void set_mode(const ModeChange& change, const Caller& caller) = 0;
+    // Queues the action; returns the ActionRequest id that StepStarted/StepFinished will carry.
+    virtual std::uint64_t request_fence(Action action, const std::string& reason,
+                                        const Caller& caller) = 0;
+    // What the action would do now, carried out as a dry run.
+    virtual std::string test_action(Action action, const Caller& caller) = 0;
+    virtual void reload(const Caller& caller) = 0;
+
+    // For a published path (the service checked the name): the verdict and its evidence as
+    // JSON, and the latency histogram's slot counts (core/histogram.h layout).
+    virtual std::string explain(const std::string& path) = 0;
+    virtual std::vector<std::uint64_t> histogram(const std::string& path) = 0;
+};
+
+}  // namespace iohealth

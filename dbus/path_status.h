@@ -1,0 +1,34 @@
+#pragma once
+// What the service publishes: plain values the daemon fills once per tick. No daemon types,
+// so the bus layer never reaches into the classifier or the escalation engine.
+#include <cstdint>
+#include <string>
+
+namespace iohealth {
+
+struct PathStatus {
+    std::string name;     // the path's id (config/discovery name)
+    std::string kind;     // device | mount | drbd
+    std::string target;   // /dev/sdX, a mount point, a DRBD resource
+    std::string verdict;  // HEALTHY ... DEAD (core/verdict.h names)
+    std::string reason;   // the verdict's one-line reason
+    std::uint64_t latency_p50_usec = 0;
+    std::uint64_t latency_p99_usec = 0;
+    std::uint32_t in_flight = 0;
+    std::uint64_t oldest_age_usec = 0;     // oldest outstanding request
+    std::uint64_t heartbeat_age_usec = 0;  // since the last successful probe
+    std::uint64_t errors = 0;              // failed I/Os over the explain window
+    std::int32_t escalation_step = 0;      // 1-based ladder step; 0 = not escalating
+    std::uint64_t fence_by_usec = 0;       // CLOCK_REALTIME us of the next step; 0 = none
+
+    bool operator==(const PathStatus&) const = default;
+};
+
+struct ManagerStatus {
+    std::string mode = "dry-run";              // dry-run | armed | disarmed | maintenance
+    std::uint64_t maintenance_until_usec = 0;  // CLOCK_REALTIME us; 0 = not in maintenance
+
+    bool operator==(const ManagerStatus&) const = default;
+};
+
+}  // namespace iohealth

@@ -1,0 +1,335 @@
+#include "dbus/service.h"
+
+#include <fmt/format.h>
+
+#include <map>
+#include <mutex>
+
+#include "dbus/bus_names.h"
+#include "dbus/errors.h"
+#include "dbus/iohealth_adaptor.h"
+
+namespace iohealth {
+namespace {
+
+using ManagerBase =
+    sdbus::AdaptorInterfaces<org::iohealth::IoHealth1::Manager_adaptor, sdbus::Properties_adaptor,
+                             sdbus::ObjectManager_adaptor>;
+using PathBase = sdbus::AdaptorInterfaces<org::iohealth::IoHealth1::Path_adaptor,
+                                          sdbus::Properties_adaptor, sdbus::ManagedObject_adaptor>;
+
+sdbus::Error bus_error(BusError e, const std::string& message) {
+    return sdbus::Error(std::string(error_name(e)), message);
+}
+
+// sdbus-c++ 1.2 catches only sdbus::Error around handlers and aborts on anything else
+// (fixed in 1.5), so every handler and getter body runs through this.
+template <typename F>
+auto guarded(F&& body) -> decltype(body()) {
+    try {
+        return body();
+    } catch (const sdbus::Error&) {
+        throw;
+    } catch (const ControlError& e) {
+        throw bus_error(e.code(), e.what());
+    } catch (const std::exception& e) {
+        throw bus_error(BusError::kInternal, e.what());
+    } catch (...) {
+        throw bus_error(BusError::kInternal, "unknown exception");
+    }
+}
+
+// The property names, in XML order, whose values differ.
+std::vector<std::string> changed_properties(const PathStatus& a, const PathStatus& b) {
+    std::vector<std::string> names;
+    auto check = [&](bool differs, const char* name) {
+        if (differs) names.emplace_back(name);
+    };
+    check(a.kind != b.kind, "Kind");
+    check(a.target != b.target, "Target");
+    check(a.verdict != b.verdict, "Verdict");
+    check(a.reason != b.reason, "Reason");
+    check(a.latency_p50_usec != b.latency_p50_usec, "LatencyP50USec");
+    check(a.latency_p99_usec != b.latency_p99_usec, "LatencyP99USec");
+    check(a.in_flight != b.in_flight, "InFlight");
+    check(a.oldest_age_usec != b.oldest_age_usec, "OldestAgeUSec");
+    check(a.heartbeat_age_usec != b.heartbeat_age_usec, "HeartbeatAgeUSec");
+    check(a.errors != b.errors, "Errors");
+    check(a.escalation_step != b.escalation_step, "EscalationStep");
+    check(a.fence_by_usec != b.fence_by_usec, "FenceByUSec");
+    return names;
+}
+
+class PathObject final : public PathBase {
+  public:
+    PathObject(sdbus::IConnection& connection, const PathStatus& status)
+        : PathBase(connection, path_object(status.name)), status_(status) {
+        registerAdaptor();
+        emitInterfacesAddedSignal({kPathInterface});
+    }
+    ~PathObject() {
+        emitInterfacesRemovedSignal({kPathInterface});
+        unregisterAdaptor();
+    }
+
+    // Stores the new values; returns the names of the properties that changed.
+    std::vector<std::string> set(const PathStatus& status) {
+        std::lock_guard lock(mutex_);
+        auto names = changed_properties(status_, status);
+        status_ = status;
+        return names;
+    }
+    void announce(const std::vector<std::string>& names) {
+        if (!names.empty()) emitPropertiesChangedSignal(kPathInterface, names);
+    }
+    PathStatus snapshot() const {
+        std::lock_guard lock(mutex_);
+        return status_;
+    }
+
+  private:
+    template <typename T>
+    T read(T PathStatus::*field) {
+        return guarded([&] {
+            std::lock_guard lock(mutex_);
+            return status_.*field;
+        });
+    }
+    std::string Name() override { return read(&PathStatus::name); }
+    std::string Kind() override { return read(&PathStatus::kind); }
+    std::string Target() override { return read(&PathStatus::target); }
+    std::string Verdict() override { return read(&PathStatus::verdict); }
+    std::string Reason() override { return read(&PathStatus::reason); }
+    uint64_t LatencyP50USec() override { return read(&PathStatus::latency_p50_usec); }
+    uint64_t LatencyP99USec() override { return read(&PathStatus::latency_p99_usec); }
+    uint32_t InFlight() override { return read(&PathStatus::in_flight); }
+    uint64_t OldestAgeUSec() override { return read(&PathStatus::oldest_age_usec); }
+    uint64_t HeartbeatAgeUSec() override { return read(&PathStatus::heartbeat_age_usec); }
+    uint64_t Errors() override { return read(&PathStatus::errors); }
+    int32_t EscalationStep() override { return read(&PathStatus::escalation_step); }
+    uint64_t FenceByUSec() override { return read(&PathStatus::fence_by_usec); }
+
+    mutable std::mutex mutex_;
+    PathStatus status_;
+};
+
+}  // namespace
+
+class BusService::Impl final : public ManagerBase {
+  public:
+    Impl(sdbus::IConnection& connection, ControlHandler& handler, std::string version)
+        : ManagerBase(connection, kManagerPath),
+          connection_(connection),
+          handler_(handler),
+          version_(std::move(version)) {
+        registerAdaptor();
+    }
+    ~Impl() {
+        paths_.clear();  // children first: their InterfacesRemoved go out while we exist
+        unregisterAdaptor();
+    }
+
+    void update(const std::vector<PathStatus>& paths) {
+        std::map<std::string, const PathStatus*> wanted;
+        for (const auto& p : paths) wanted[p.name] = &p;
+
+        std::vector<std::unique_ptr<PathObject>> gone;
+        std::vector<std::pair<PathObject*, const PathStatus*>> kept;
+        std::vector<const PathStatus*> added;
+        {
+            std::lock_guard lock(mutex_);
+            for (auto it = paths_.begin(); it != paths_.end();) {
+                const auto w = wanted.find(it->first);
+                if (w == wanted.end()) {
+                    gone.push_back(std::move(it->second));
+                    it = paths_.erase(it);
+                } else {
+                    kept.emplace_back(it->second.get(), w->second);
+                    ++it;
+                }
+            }
+            for (const auto& [name, status] : wanted)
+                if (!paths_.contains(name)) added.push_back(status);
+        }
+        // Bus calls outside our lock (see service.h); the objects in `kept` are only ever
+        // destroyed by this thread.
+        gone.clear();
+        for (auto [object, status] : kept) object->announce(object->set(*status));
+        for (const PathStatus* status : added) {
+            auto object = std::make_unique<PathObject>(connection_, *status);
+            std::lock_guard lock(mutex_);
+            paths_[status->name] = std::move(object);
+        }
+    }
+
+    void set_manager(const ManagerStatus& status) {
+        std::vector<std::string> names;
+        {
+            std::lock_guard lock(mutex_);
+            if (status.mode != manager_.mode) names.emplace_back("Mode");
+            if (status.maintenance_until_usec != manager_.maintenance_until_usec)
+                names.emplace_back("MaintenanceUntilUSec");
+            manager_ = status;
+        }
+        if (!names.empty()) emitPropertiesChangedSignal(kManagerInterface, names);
+    }
+
+  private:
+    // ---- properties ----
+    std::string Version() override {
+        return guarded([&] { return version_; });
+    }
+    std::string Mode() override {
+        return guarded([&] {
+            std::lock_guard lock(mutex_);
+            return manager_.mode;
+        });
+    }
+    uint64_t MaintenanceUntilUSec() override {
+        return guarded([&] {
+            std::lock_guard lock(mutex_);
+            return manager_.maintenance_until_usec;
+        });
+    }
+
+    // ---- queries: anyone ----
+    std::vector<sdbus::Struct<std::string, std::string, std::string, sdbus::ObjectPath>> ListPaths()
+        override {
+        return guarded([&] {
+            std::vector<sdbus::Struct<std::string, std::string, std::string, sdbus::ObjectPath>>
+                out;
+            std::lock_guard lock(mutex_);
+            for (const auto& [name, object] : paths_) {
+                const auto s = object->snapshot();
+                out.emplace_back(s.name, s.kind, s.verdict,
+                                 sdbus::ObjectPath(object->getObjectPath()));
+            }
+            return out;
+        });
+    }
+    sdbus::ObjectPath GetPath(const std::string& name) override {
+        return guarded([&] {
+            require_path(name);
+            return sdbus::ObjectPath(path_object(name));
+        });
+    }
+    std::string Explain(const std::string& name) override {
+        return guarded([&] {
+            require_path(name);
+            return handler_.explain(name);
+        });
+    }
+    std::vector<uint64_t> GetHistogram(const std::string& name) override {
+        return guarded([&] {
+            require_path(name);
+            return handler_.histogram(name);
+        });
+    }
+
+    // ---- changes: root only ----
+    void SetMode(const std::string& mode, const uint64_t& timeout_usec,
+                 const std::string& reason) override {
+        guarded([&] {
+            const Caller caller = authorize("SetMode");
+            if (mode != "dry-run" && mode != "armed" && mode != "disarmed" && mode != "maintenance")
+                throw bus_error(BusError::kInvalidArgument,
+                                fmt::format("Unknown mode '{}' (expected dry-run, armed, "
+                                            "disarmed or maintenance)",
+                                            mode));
+            if (timeout_usec != 0 && mode != "maintenance")
+                throw bus_error(
+                    BusError::kInvalidArgument,
+                    fmt::format("A timeout applies to maintenance only, not to '{}'", mode));
+            require_reason(reason);
+            handler_.set_mode({mode, Duration(std::int64_t(timeout_usec)), reason}, caller);
+        });
+    }
+    uint64_t RequestFence(const std::string& action, const std::string& reason) override {
+        return guarded([&] {
+            const Caller caller = authorize("RequestFence");
+            const Action a = require_action(action);
+            require_reason(reason);
+            return handler_.request_fence(a, reason, caller);
+        });
+    }
+    std::string TestAction(const std::string& action) override {
+        return guarded([&] {
+            const Caller caller = authorize("TestAction");
+            return handler_.test_action(require_action(action), caller);
+        });
+    }
+    void Reload() override {
+        guarded([&] { handler_.reload(authorize("Reload")); });
+    }
+
+    // ---- checks ----
+    void require_path(const std::string& name) {
+        std::lock_guard lock(mutex_);
+        if (!paths_.contains(name))
+            throw bus_error(BusError::kNoSuchPath, fmt::format("No path '{}' is monitored", name));
+    }
+    static void require_reason(const std::string& reason) {
+        if (reason.empty()) throw bus_error(BusError::kInvalidArgument, "A reason is required");
+    }
+    static Action require_action(const std::string& action) {
+        const auto a = action_from_string(action);
+        if (!a)
+            throw bus_error(BusError::kInvalidArgument,
+                            fmt::format("Unknown action '{}' (expected log-only, restart-agent, "
+                                        "graceful-reboot, reboot or custom)",
+                                        action));
+        return *a;
+    }
+    // The bus policy already keeps non-root callers away from these methods on the system
+    // bus; this check holds where that policy is missing or wider (another bus, an edited
+    // policy file).
+    Caller authorize(const char* method) {
+        const sdbus::Message* message = getObject().getCurrentlyProcessedMessage();
+        Caller caller{message->getCredsEuid(), message->getCredsPid(), message->getSender()};
+        if (caller.uid != 0)
+            throw bus_error(BusError::kAccessDenied,
+                            fmt::format("{} is for root only (caller uid {})", method, caller.uid));
+        return caller;
+    }
+
+    sdbus::IConnection& connection_;
+    ControlHandler& handler_;
+    const std::string version_;
+    std::mutex mutex_;  // paths_ (the map, not the objects' values) and manager_
+    std::map<std::string, std::unique_ptr<PathObject>> paths_;
+    ManagerStatus manager_;
+};
+
+BusService::BusService(sdbus::IConnection& connection, ControlHandler& handler, std::string version)
+    : impl_(std::make_unique<Impl>(connection, handler, std::move(version))) {}
+
+BusService::~BusService() = default;
+
+void BusService::update(const std::vector<PathStatus>& paths) {
+    impl_->update(paths);
+}
+void BusService::set_manager(const ManagerStatus& status) {
+    impl_->set_manager(status);
+}
+
+void BusService::emit_verdict_changed(const std::string& path, const std::string& old_verdict,
+                                      const std::string& verdict, const std::string& reason) {
+    impl_->emitVerdictChanged(path, old_verdict, verdict, reason);
+}
+void BusService::emit_escalation_started(const std::string& path, const std::string& reason) {
+    impl_->emitEscalationStarted(path, reason);
+}
+void BusService::emit_step_started(const std::string& path, std::uint64_t id, int step,
+                                   const std::string& action, bool dry_run) {
+    impl_->emitStepStarted(path, id, step, action, dry_run);
+}
+void BusService::emit_step_finished(const std::string& path, std::uint64_t id, int step,
+                                    const std::string& action, bool success,
+                                    const std::string& detail) {
+    impl_->emitStepFinished(path, id, step, action, success, detail);
+}
+void BusService::emit_escalation_averted(const std::string& path, const std::string& reason) {
+    impl_->emitEscalationAverted(path, reason);
+}
+
+}  // namespace iohealth
