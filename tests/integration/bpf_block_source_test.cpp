@@ -10,11 +10,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <gtest/gtest.h>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <gtest/gtest.h>
 #include <memory>
 #include <sstream>
 #include <thread>
@@ -52,7 +52,8 @@ std::vector<int> direct_io(const std::string& device, int n, bool write) {
     std::vector<int> failures;
     for (int i = 0; i < n; ++i) {
         const off_t off = static_cast<off_t>(i) * kBlock;
-        const ssize_t r = write ? ::pwrite(fd, buf.get(), kBlock, off) : ::pread(fd, buf.get(), kBlock, off);
+        const ssize_t r =
+            write ? ::pwrite(fd, buf.get(), kBlock, off) : ::pread(fd, buf.get(), kBlock, off);
         if (r != static_cast<ssize_t>(kBlock)) failures.push_back(r < 0 ? errno : EIO);
     }
     ::close(fd);
@@ -131,7 +132,7 @@ struct Freeze {
 };
 
 class BpfBlockSourceTest : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
         if (::geteuid() != 0) GTEST_SKIP() << "needs root (CAP_BPF, CAP_PERFMON, loop devices)";
         if (::access("/sys/kernel/btf/vmlinux", R_OK) != 0)
@@ -151,11 +152,23 @@ TEST_F(BpfBlockSourceTest, ProbesLoadAndAttachOnThisKernel) {
     auto source = make(BpfOptions{.per_request = true});
     ASSERT_TRUE(source);
     EXPECT_TRUE(source->notes().empty()) << source->notes().front();
-    EXPECT_TRUE(source->tracks_bio_devices());
-    const auto fds = source->program_fds();
+    ASSERT_TRUE(source->tracks_bio_devices());
+    const auto rq_only = source->program_fds();
+    EXPECT_EQ(rq_only.count("handle_rq_issue"), 1u);
+    EXPECT_EQ(rq_only.count("handle_rq_complete"), 1u);
+    // block_bio_queue costs every bio on the host: not attached while no bio-based device is
+    // tracked.
+    EXPECT_EQ(rq_only.count("handle_bio_queue"), 0u);
+
+    if (!ZramDevice::available()) GTEST_SKIP() << "no zram-control: no bio-based device to track";
+    ZramDevice zram;
+    source->set_devices({zram.dev()});
+    const auto all = source->program_fds();
     for (const char* prog :
          {"handle_rq_issue", "handle_rq_complete", "handle_bio_queue", "handle_bio_complete"})
-        EXPECT_EQ(fds.count(prog), 1u) << prog << " is not attached";
+        EXPECT_EQ(all.count(prog), 1u) << prog << " is not attached";
+    source->set_devices({});
+    EXPECT_EQ(source->program_fds().count("handle_bio_queue"), 0u);
 }
 
 TEST_F(BpfBlockSourceTest, ForcedDegradedRefusesWithReason) {
@@ -233,8 +246,10 @@ TEST_F(BpfBlockSourceTest, BioBasedZramCountsExactlyWithoutPhantoms) {
     EXPECT_EQ(ev.bytes, ev.completed * kBlock);
     const auto per_op = source->per_op_latency(zram.dev());
     ASSERT_TRUE(per_op);
-    EXPECT_EQ((*per_op)[static_cast<int>(BlockOp::kWrite)].count(), static_cast<std::uint64_t>(kWrites));
-    EXPECT_EQ((*per_op)[static_cast<int>(BlockOp::kRead)].count(), static_cast<std::uint64_t>(kReads));
+    EXPECT_EQ((*per_op)[static_cast<int>(BlockOp::kWrite)].count(),
+              static_cast<std::uint64_t>(kWrites));
+    EXPECT_EQ((*per_op)[static_cast<int>(BlockOp::kRead)].count(),
+              static_cast<std::uint64_t>(kReads));
     // Every queued bio completed: nothing is left in the in-flight table.
     EXPECT_EQ(ev.in_flight, 0u);
     ASSERT_TRUE(ev.oldest_in_flight_age);
@@ -333,6 +348,9 @@ TEST_F(BpfBlockSourceTest, FailedRequestsAreCountedAsErrors) {
 
     ASSERT_FALSE(failures.empty()) << "tmpfs did not fill up";
     EXPECT_EQ(ev.completed, static_cast<std::uint64_t>(kWrites));
+    EXPECT_EQ(failures.front(), ENOSPC);
+    // loop turns the backing file's -ENOSPC into BLK_STS_NOSPC: neither EIO nor a timeout.
+    EXPECT_EQ(ev.errors.other, failures.size());
     EXPECT_EQ(ev.errors.total(), failures.size());
     EXPECT_EQ(ev.bytes, (kWrites - failures.size()) * kBlock);
     EXPECT_EQ(ev.succeeded(), kWrites - failures.size());

@@ -15,15 +15,16 @@
 namespace iohealth::testing {
 
 class ZramDevice {
-public:
+  public:
     static bool available() { return ::access("/sys/class/zram-control/hot_add", R_OK) == 0; }
 
     explicit ZramDevice(const std::string& disksize = "64M") {
         std::ifstream add("/sys/class/zram-control/hot_add");
         if (!(add >> number_))
-            throw std::runtime_error("Failed to add a zram device: " + std::string(std::strerror(errno)));
+            throw std::runtime_error("Failed to add a zram device: " +
+                                     std::string(std::strerror(errno)));
         write_sysfs("/sys/block/" + name() + "/disksize", disksize);
-        struct stat st{};
+        struct stat st {};
         if (::stat(path().c_str(), &st) != 0) {
             remove();
             throw std::runtime_error("Failed to stat " + path() + ": " + std::strerror(errno));
@@ -38,7 +39,7 @@ public:
     std::string path() const { return "/dev/" + name(); }
     dev_t dev() const { return dev_; }
 
-private:
+  private:
     static void write_sysfs(const std::string& file, const std::string& value) {
         std::ofstream out(file);
         out << value << std::flush;

@@ -13,7 +13,9 @@ std::uint32_t kernel_dev(dev_t dev) {
            (static_cast<std::uint32_t>(minor(dev)) & 0xfffff);
 }
 
-dev_t user_dev(std::uint32_t kdev) { return makedev(kdev >> 20, kdev & 0xfffff); }
+dev_t user_dev(std::uint32_t kdev) {
+    return makedev(kdev >> 20, kdev & 0xfffff);
+}
 
 std::string sysfs_dev_dir(dev_t dev) {
     return "/sys/dev/block/" + std::to_string(major(dev)) + ":" + std::to_string(minor(dev));

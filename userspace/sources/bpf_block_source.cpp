@@ -11,10 +11,10 @@
 #include <sys/sysmacros.h>
 #include <time.h>
 
+#include <fmt/format.h>
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <fmt/format.h>
 #include <set>
 
 #include "block_bio.skel.h"
@@ -40,7 +40,9 @@ struct BioDeleter {
     void operator()(block_bio* s) const { block_bio__destroy(s); }
 };
 
-std::string errno_text(int err) { return std::strerror(err < 0 ? -err : err); }
+std::string errno_text(int err) {
+    return std::strerror(err < 0 ? -err : err);
+}
 
 std::uint64_t monotonic_ns() {
     timespec ts{};
@@ -120,8 +122,9 @@ BpfBlockSource::MakeResult BpfBlockSource::make(const BpfOptions& options) {
     if (!options.bio_devices) {
         notes.push_back("bio-based probes disabled by configuration");
     } else if (!features.bio_tracepoints) {
-        notes.push_back("the kernel has no block_bio_queue/block_bio_complete tracepoints; "
-                        "bio-based devices (DRBD, dm, md, zram) are not measured");
+        notes.push_back(
+            "the kernel has no block_bio_queue/block_bio_complete tracepoints; "
+            "bio-based devices (DRBD, dm, md, zram) are not measured");
     } else {
         probes->bio.reset(block_bio__open());
         std::string failure;
@@ -132,20 +135,46 @@ BpfBlockSource::MakeResult BpfBlockSource::make(const BpfOptions& options) {
             bio->rodata->filter_dev = options.filter_devices;
             if (const int err = block_bio__load(bio); err != 0)
                 failure = "Failed to load BPF object 'block_bio': " + errno_text(err);
-            // Completion first: a queue entry without its completion program would only leak.
-            if (failure.empty())
-                failure = attach(bio->progs.handle_bio_complete, &bio->links.handle_bio_complete);
-            if (failure.empty())
-                failure = attach(bio->progs.handle_bio_queue, &bio->links.handle_bio_queue);
         }
         if (!failure.empty()) {
             notes.push_back(failure + "; bio-based devices (DRBD, dm, md, zram) are not measured");
             probes->bio.reset();
         }
     }
-    return {std::unique_ptr<BpfBlockSource>(new BpfBlockSource(
-                options, std::move(features), std::move(probes), std::move(notes))),
-            {}};
+    std::unique_ptr<BpfBlockSource> source(
+        new BpfBlockSource(options, std::move(features), std::move(probes), std::move(notes)));
+    // Unfiltered mode watches every bio-based disk, so the bio probes run from the start.
+    if (!options.filter_devices) source->attach_bio_probes(true);
+    return {std::move(source), {}};
+}
+
+// block_bio_queue fires for every bio on the host, blk-mq disks included, so its programs
+// cost something on every I/O even when they record nothing: attach them only while a
+// bio-based device is tracked.
+void BpfBlockSource::attach_bio_probes(bool wanted) {
+    auto* bio = probes_->bio.get();
+    if (bio == nullptr) return;
+    const bool attached = bio->links.handle_bio_complete != nullptr;
+    if (wanted && !attached) {
+        // Completion first: a queued entry without its completion program would only leak.
+        auto failure = attach(bio->progs.handle_bio_complete, &bio->links.handle_bio_complete);
+        if (failure.empty())
+            failure = attach(bio->progs.handle_bio_queue, &bio->links.handle_bio_queue);
+        if (!failure.empty()) {
+            notes_.push_back(failure + "; bio-based devices (DRBD, dm, md, zram) are not measured");
+            spdlog::warn("{}; bio-based devices are not measured", failure);
+            probes_->bio.reset();
+        }
+    } else if (!wanted && attached) {
+        bpf_link__destroy(bio->links.handle_bio_queue);
+        bio->links.handle_bio_queue = nullptr;
+        bpf_link__destroy(bio->links.handle_bio_complete);
+        bio->links.handle_bio_complete = nullptr;
+        // Bios queued before the detach will never be seen completing: forget them.
+        const int fd = bpf_map__fd(bio->maps.bio_inflight);
+        std::uint64_t key = 0;
+        while (bpf_map_get_next_key(fd, nullptr, &key) == 0) bpf_map_delete_elem(fd, &key);
+    }
 }
 
 BpfBlockSource::BpfBlockSource(BpfOptions options, BpfFeatures features,
@@ -157,7 +186,9 @@ BpfBlockSource::BpfBlockSource(BpfOptions options, BpfFeatures features,
 
 BpfBlockSource::~BpfBlockSource() = default;
 
-bool BpfBlockSource::tracks_bio_devices() const { return probes_->bio != nullptr; }
+bool BpfBlockSource::tracks_bio_devices() const {
+    return probes_->bio != nullptr;
+}
 
 void BpfBlockSource::set_devices(const std::vector<dev_t>& devices) {
     std::map<std::uint32_t, Device> next;
@@ -170,9 +201,10 @@ void BpfBlockSource::set_devices(const std::vector<dev_t>& devices) {
         }
         const bool bio = !is_request_based(*disk);
         if (bio && !probes_->bio) {
-            spdlog::warn("Failed to track block device {}:{}: it is bio-based and the bio "
-                         "probes are not loaded, ignoring",
-                         major(d), minor(d));
+            spdlog::warn(
+                "Failed to track block device {}:{}: it is bio-based and the bio "
+                "probes are not loaded, ignoring",
+                major(d), minor(d));
             continue;
         }
         auto& dev = next[kernel_dev(*disk)];
@@ -204,6 +236,9 @@ void BpfBlockSource::set_devices(const std::vector<dev_t>& devices) {
         }
     }
     devices_ = std::move(next);
+    if (options_.filter_devices)
+        attach_bio_probes(std::any_of(devices_.begin(), devices_.end(),
+                                      [](const auto& d) { return d.second.bio_based; }));
 }
 
 BpfBlockSource::Totals BpfBlockSource::read_totals(int map_fd, std::uint32_t kdev) const {
@@ -232,9 +267,9 @@ void BpfBlockSource::scan_in_flight(int map_fd,
     std::uint64_t batch = 0;
     for (bool first = true;; first = false) {
         __u32 count = IOH_MAX_INFLIGHT;
-        const int err = bpf_map_lookup_batch(map_fd, first ? nullptr : &batch, &batch,
-                                             scan_keys_.data(), scan_values_.data(), &count,
-                                             nullptr);
+        const int err =
+            bpf_map_lookup_batch(map_fd, first ? nullptr : &batch, &batch, scan_keys_.data(),
+                                 scan_values_.data(), &count, nullptr);
         const int saved = errno;
         for (__u32 i = 0; i < count; ++i) {
             ioh_inflight v;
@@ -248,8 +283,9 @@ void BpfBlockSource::scan_in_flight(int map_fd,
                 continue;
             }
             auto& view = out[v.dev];
-            view.oldest_start_ns =
-                view.count == 0 ? v.start_ns : std::min<std::uint64_t>(view.oldest_start_ns, v.start_ns);
+            view.oldest_start_ns = view.count == 0
+                                       ? v.start_ns
+                                       : std::min<std::uint64_t>(view.oldest_start_ns, v.start_ns);
             ++view.count;
         }
         if (err != 0) {
@@ -324,7 +360,8 @@ std::map<dev_t, KernelEvidence> BpfBlockSource::collect(TimePoint /*now*/) {
                 ev.latency += per_op[op];
             }
             if (cur.last_complete_ns != 0)
-                ev.last_completion = from_usec(static_cast<std::int64_t>(cur.last_complete_ns / 1000));
+                ev.last_completion =
+                    from_usec(static_cast<std::int64_t>(cur.last_complete_ns / 1000));
 
             const auto k = kernel.find(kdev);
             const std::uint32_t kernel_now = k != kernel.end() ? k->second : 0;

@@ -46,7 +46,7 @@ struct BpfDiagnostics {
 };
 
 class BpfBlockSource final : public KernelSource {
-public:
+  public:
     // Either a loaded and attached source, or the reason BPF cannot be used.
     struct MakeResult {
         std::unique_ptr<BpfBlockSource> source;
@@ -70,13 +70,14 @@ public:
     const BpfFeatures& features() const { return features_; }
     // Optional programs that were skipped, each with its reason, for the caller to log.
     const std::vector<std::string>& notes() const { return notes_; }
-    // Whether bio-based devices are measured.
+    // Whether bio-based devices can be measured (the bio probes loaded). Their programs are
+    // attached only while a bio-based device is tracked (or in unfiltered mode).
     bool tracks_bio_devices() const;
 
-    // Program fds, for run-time statistics (tests/bench): name -> fd.
+    // Attached programs, for run-time statistics (tests/bench): name -> fd.
     std::map<std::string, int> program_fds() const;
 
-private:
+  private:
     struct Probes;  // the libbpf skeletons, kept out of this header
     // Sums over CPUs of one device's struct ioh_dev_stats.
     struct Totals {
@@ -100,6 +101,7 @@ private:
     BpfBlockSource(BpfOptions options, BpfFeatures features, std::unique_ptr<Probes> probes,
                    std::vector<std::string> notes);
 
+    void attach_bio_probes(bool wanted);
     Totals read_totals(int map_fd, std::uint32_t kdev) const;
     void scan_in_flight(int map_fd, const std::map<std::uint32_t, std::uint32_t>& kernel_in_flight,
                         std::uint64_t read_at_ns, std::map<std::uint32_t, InFlightView>& out);

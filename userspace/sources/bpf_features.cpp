@@ -49,8 +49,7 @@ BpfFeatures BpfFeatures::probe(bool force_degraded) {
     }
     std::unique_ptr<btf, BtfDeleter> vmlinux(btf__load_vmlinux_btf());
     if (!vmlinux) {
-        f.unavailable_reason =
-            std::string("Failed to load kernel BTF: ") + std::strerror(errno);
+        f.unavailable_reason = std::string("Failed to load kernel BTF: ") + std::strerror(errno);
         return f;
     }
     f.vmlinux_btf = true;

@@ -1,0 +1,130 @@
+// Loads and attaches the iohealth block probes on one device and waits, for
+// probe_overhead.sh. With --stats it also attaches an empty calibration program on
+// block_rq_complete, turns on BPF run-time statistics for the window and prints the net BPF
+// cost per I/O: sum over our programs of (run_time - floor * run_cnt) / completed I/Os, where
+// floor is the calibration program's time per run (the cost of measuring itself).
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <thread>
+
+#include "calibration.skel.h"
+#include "core/time.h"
+#include "sources/bpf_block_source.h"
+
+namespace {
+
+volatile std::sig_atomic_t g_stop = 0;
+void on_signal(int) {
+    g_stop = 1;
+}
+
+struct RunStats {
+    std::uint64_t run_cnt = 0;
+    std::uint64_t run_time_ns = 0;
+};
+
+RunStats read_stats(int prog_fd) {
+    bpf_prog_info info{};
+    __u32 len = sizeof(info);
+    if (bpf_obj_get_info_by_fd(prog_fd, &info, &len) != 0) return {};
+    return {info.run_cnt, info.run_time_ns};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    using namespace iohealth;
+    CLI::App app{"Attach the iohealth block probes to one device and wait"};
+    std::string device;
+    double seconds = 0;
+    bool stats = false;
+    BpfOptions options;
+    app.add_option("--device", device, "block device to track (e.g. /dev/loop3)")->required();
+    app.add_option("--seconds", seconds, "stop after this long (default: at SIGINT/SIGTERM)");
+    app.add_flag("--stats", stats, "measure BPF run time per I/O over the window");
+    app.add_flag("--per-request", options.per_request, "track every request in flight");
+    CLI11_PARSE(app, argc, argv);
+
+    struct stat st {};
+    if (::stat(device.c_str(), &st) != 0 || !S_ISBLK(st.st_mode)) {
+        std::fprintf(stderr, "Failed to use '%s': not a block device\n", device.c_str());
+        return 2;
+    }
+    auto made = BpfBlockSource::make(options);
+    if (!made.source) {
+        std::fprintf(stderr, "%s\n", made.error.c_str());
+        return 1;
+    }
+    auto& source = *made.source;
+    for (const auto& note : source.notes()) std::fprintf(stderr, "note: %s\n", note.c_str());
+    source.set_devices({st.st_rdev});
+
+    calibration* calib = nullptr;
+    int stats_fd = -1;
+    if (stats) {
+        calib = calibration__open_and_load();
+        if (calib == nullptr || calibration__attach(calib) != 0) {
+            std::fprintf(stderr, "Failed to attach BPF calibration program: %s\n",
+                         std::strerror(errno));
+            return 1;
+        }
+        stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+        if (stats_fd < 0) {
+            std::fprintf(stderr, "Failed to enable BPF stats: %s\n", std::strerror(errno));
+            return 1;
+        }
+    }
+    std::signal(SIGINT, on_signal);
+    std::signal(SIGTERM, on_signal);
+
+    SteadyClock clock;
+    source.collect(clock.now());
+    const auto progs = source.program_fds();
+    std::map<std::string, RunStats> before;
+    for (const auto& [name, fd] : progs) before[name] = read_stats(fd);
+    const RunStats calib_before =
+        calib ? read_stats(bpf_program__fd(calib->progs.calib_rq_complete)) : RunStats{};
+    std::printf("ready\n");
+    std::fflush(stdout);
+
+    // The daemon's tick: read the maps once per second.
+    const auto deadline = clock.now() + Duration{static_cast<std::int64_t>(seconds * 1e6)};
+    std::uint64_t completed = 0;
+    while (!g_stop && (seconds <= 0 || clock.now() < deadline)) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(seconds > 0 ? 100 : 1000));
+        for (const auto& [dev, ev] : source.collect(clock.now())) completed += ev.completed;
+    }
+    for (const auto& [dev, ev] : source.collect(clock.now())) completed += ev.completed;
+
+    if (stats) {
+        const auto c1 = read_stats(bpf_program__fd(calib->progs.calib_rq_complete));
+        const double floor_ns = c1.run_cnt > calib_before.run_cnt
+                                    ? double(c1.run_time_ns - calib_before.run_time_ns) /
+                                          double(c1.run_cnt - calib_before.run_cnt)
+                                    : 0.0;
+        double net_ns = 0;
+        for (const auto& [name, fd] : progs) {
+            const auto s = read_stats(fd);
+            const auto runs = s.run_cnt - before[name].run_cnt;
+            const auto time = s.run_time_ns - before[name].run_time_ns;
+            std::printf("prog %s runs=%llu avg_ns=%.1f\n", name.c_str(),
+                        static_cast<unsigned long long>(runs), runs ? double(time) / runs : 0.0);
+            net_ns += double(time) - floor_ns * double(runs);
+        }
+        std::printf("calibration_floor_ns=%.1f\n", floor_ns);
+        std::printf("completed_ios=%llu\n", static_cast<unsigned long long>(completed));
+        std::printf("net_bpf_ns_per_io=%.1f\n", completed ? net_ns / double(completed) : 0.0);
+        ::close(stats_fd);
+        calibration__destroy(calib);
+    }
+    return 0;
+}
