@@ -21,18 +21,6 @@ std::string sysfs_dev_dir(dev_t dev) {
     return "/sys/dev/block/" + std::to_string(major(dev)) + ":" + std::to_string(minor(dev));
 }
 
-std::optional<dev_t> whole_disk(dev_t dev) {
-    const auto dir = sysfs_dev_dir(dev);
-    if (::access(dir.c_str(), F_OK) != 0) return std::nullopt;
-    if (::access((dir + "/partition").c_str(), F_OK) != 0) return dev;
-    // A partition's sysfs directory sits inside its disk's.
-    std::ifstream in(dir + "/../dev");
-    unsigned ma = 0, mi = 0;
-    char colon = 0;
-    if (!(in >> ma >> colon >> mi) || colon != ':') return std::nullopt;
-    return makedev(ma, mi);
-}
-
 bool is_request_based(dev_t disk) {
     return ::access((sysfs_dev_dir(disk) + "/mq").c_str(), F_OK) == 0;
 }

@@ -18,9 +18,6 @@ dev_t user_dev(std::uint32_t kdev);
 // "/sys/dev/block/M:m"
 std::string sysfs_dev_dir(dev_t dev);
 
-// The whole disk of a partition; a disk is its own whole disk. nullopt: no such device.
-std::optional<dev_t> whole_disk(dev_t dev);
-
 // blk-mq disks have an mq/ directory; bio-based ones (DRBD, dm, md, zram) do not.
 bool is_request_based(dev_t disk);
 

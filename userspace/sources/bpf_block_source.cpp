@@ -1,5 +1,7 @@
 #include "sources/bpf_block_source.h"
 
+#include "sources/block_devices.h"
+
 #include <linux/types.h>
 // clang-format off: the shared BPF header needs the __u* types first.
 #include "iohealth.h"
@@ -193,10 +195,12 @@ bool BpfBlockSource::tracks_bio_devices() const {
 void BpfBlockSource::set_devices(const std::vector<dev_t>& devices) {
     std::map<std::uint32_t, Device> next;
     for (const dev_t d : devices) {
-        const auto disk = whole_disk(d);
-        if (!disk) {
-            spdlog::warn("Failed to track block device {}:{}: not in /sys/dev/block, ignoring",
-                         major(d), minor(d));
+        std::optional<dev_t> disk;
+        try {
+            disk = whole_disk(d);
+        } catch (const std::exception& e) {
+            spdlog::warn("Failed to track block device {}:{}: {}, ignoring", major(d), minor(d),
+                         e.what());
             continue;
         }
         const bool bio = !is_request_based(*disk);
