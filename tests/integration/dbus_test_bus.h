@@ -25,13 +25,14 @@ namespace iohealth::testing {
 inline constexpr const char* kDbusDaemon = "/usr/bin/dbus-daemon";
 inline constexpr const char* kDebianPython = "/usr/bin/python3";
 
-// A session-type bus with no service activation (so nothing but our mocks answers).
+// A session-type bus with no service activation (so nothing but our mocks answers) that any
+// uid may connect to (tests act as nobody too).
 inline constexpr const char* kOpenBusConfig = R"(<!DOCTYPE busconfig PUBLIC
  "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
  "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
 <busconfig>
   <type>session</type><listen>unix:tmpdir=/tmp</listen><auth>EXTERNAL</auth>
-  <policy context="default"><allow send_destination="*" eavesdrop="true"/>
+  <policy context="default"><allow user="*"/><allow send_destination="*" eavesdrop="true"/>
   <allow eavesdrop="true"/><allow own="*"/></policy>
 </busconfig>
 )";
