@@ -101,6 +101,18 @@ Sample Simulation::sample(Storage s, TimePoint now) {
     return out;
 }
 
+std::vector<Sample> Simulation::samples(const std::vector<Phase>& phases) {
+    std::vector<Sample> out;
+    for (const auto& phase : phases) {
+        const TimePoint end = now_ + phase.length;
+        while (now_ < end) {
+            now_ += policy_.timings.tick;
+            out.push_back(sample(phase.storage, now_));
+        }
+    }
+    return out;
+}
+
 SimRun Simulation::run(const std::vector<Phase>& phases) {
     PathConfig config;
     config.name = "sim0";

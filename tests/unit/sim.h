@@ -48,6 +48,8 @@ class Simulation {
     Duration base_latency = std::chrono::milliseconds(5);
 
     SimRun run(const std::vector<Phase>& phases);
+    // The samples a run would feed, one per tick, for driving other consumers (the Engine).
+    std::vector<Sample> samples(const std::vector<Phase>& phases);
     ModeState& mode() { return mode_; }
     // Called at each tick before the sample is fed (e.g. to change the mode mid-run).
     std::function<void(TimePoint, ModeState&)> on_tick;

@@ -97,8 +97,8 @@ void EscalationEngine::start_next_steps(const Assessment& a, const EffectiveMode
         const LadderStep& ls = policy_.ladder[static_cast<std::size_t>(step_)];
         ++step_;
         const auto last = last_run_.find(ls.action);
-        if (ls.action != Action::kReboot && last != last_run_.end() &&
-            now - last->second < policy_.timings.repeat_interval) {
+        if (ls.action != Action::kReboot && ls.action != Action::kLogOnly &&
+            last != last_run_.end() && now - last->second < policy_.timings.repeat_interval) {
             out.push_back({EscalationEventKind::kRateLimited, step_, ls.action, dry_run,
                            fmt::format("{} ran {} ago (repeat_interval {})", to_string(ls.action),
                                        format_duration(now - last->second),

@@ -9,7 +9,7 @@
 //    succeeded (a reboot under way is not undone by one late completion);
 //  - disarmed (or maintenance) never starts a step; it says so once per episode;
 //  - the same action on the same path does not run twice within repeat_interval, except
-//    `reboot`, the last resort, which is never suppressed.
+//    `log-only` (a log line costs nothing) and `reboot`, the last resort, never suppressed.
 #include <cstdint>
 #include <map>
 #include <optional>

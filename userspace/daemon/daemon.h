@@ -1,0 +1,25 @@
+#pragma once
+// The live daemon: discovers and resolves paths, starts the heartbeat probers, reads the
+// kernel source once per tick and drives the Engine. The loop itself never does storage I/O.
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include "config/config.h"
+
+namespace iohealth {
+
+struct DaemonOptions {
+    bool no_bpf = false;              // --no-bpf: /proc/diskstats + heartbeat only
+    std::optional<Mode> mode;         // overrides [daemon] mode
+    std::string record_path;          // overrides [daemon] record
+    std::optional<Duration> run_for;  // --duration: stop after this long (tests, demos)
+    std::string event_log;            // --event-log FILE: format_event() lines
+    bool print_events = false;        // events on stdout too (--foreground)
+    std::string sysrq_path;           // overrides [daemon] sysrq_trigger (tests)
+};
+
+// Runs until SIGINT/SIGTERM (or run_for). Returns the process exit code.
+int run_daemon(const DaemonConfig& config, const DaemonOptions& options);
+
+}  // namespace iohealth

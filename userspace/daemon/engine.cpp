@@ -1,0 +1,62 @@
+#include "daemon/engine.h"
+
+namespace iohealth {
+
+Engine::Engine(const std::vector<PathConfig>& paths, Mode mode, EventSink& sink, Executor& executor,
+               Recorder* recorder)
+    : mode_(mode), sink_(sink), executor_(executor), recorder_(recorder) {
+    for (const auto& p : paths) monitors_.push_back(std::make_unique<PathMonitor>(p));
+}
+
+PathMonitor* Engine::find(const std::string& path) {
+    for (auto& m : monitors_)
+        if (m->config().name == path) return m.get();
+    return nullptr;
+}
+
+void Engine::publish(TickOutput out) {
+    for (const auto& e : out.events) sink_.emit(e);
+    for (const auto& r : out.requests)
+        executor_.execute(r, [this](ActionResult result) {
+            std::lock_guard lock(results_mutex_);
+            results_.push_back(std::move(result));
+        });
+}
+
+void Engine::tick(TimePoint now, const std::map<std::string, Sample>& samples) {
+    if (auto change = mode_.expire(now)) sink_.emit(event_for(*change, now));
+    for (auto& m : monitors_) {
+        const auto it = samples.find(m->config().name);
+        if (it == samples.end()) continue;
+        if (recorder_) recorder_->sample(it->first, it->second);
+        publish(m->tick(it->second, mode_.effective()));
+    }
+    drain_results(now);
+    if (recorder_) recorder_->flush();
+}
+
+void Engine::drain_results(TimePoint now) {
+    std::vector<ActionResult> ready;
+    {
+        std::lock_guard lock(results_mutex_);
+        ready.swap(results_);
+    }
+    for (const auto& r : ready) apply_result(r, now);
+}
+
+void Engine::apply_result(const ActionResult& r, TimePoint now) {
+    if (recorder_) recorder_->result(r, now);
+    if (PathMonitor* m = find(r.path)) publish(m->on_result(r, now));
+}
+
+void Engine::set_mode(Mode mode, const std::string& reason, TimePoint now) {
+    if (recorder_) recorder_->set_mode(mode, reason, now);
+    sink_.emit(event_for(mode_.set(mode, reason), now));
+}
+
+void Engine::maintenance(Duration length, const std::string& reason, TimePoint now) {
+    if (recorder_) recorder_->maintenance(length, reason, now);
+    sink_.emit(event_for(mode_.enter_maintenance(now, length, reason), now));
+}
+
+}  // namespace iohealth

@@ -1,0 +1,53 @@
+#pragma once
+// The decision pipeline shared by the live daemon and --replay: per tick, every path's sample
+// goes through its PathMonitor; events go to the sink, requests to the executor, results back
+// to the monitors. The same inputs in the same order give the same output, which is what
+// makes a recording a test fixture.
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "core/executor.h"
+#include "core/mode.h"
+#include "core/path_monitor.h"
+#include "journal/event_sink.h"
+#include "record/recorder.h"
+
+namespace iohealth {
+
+class Engine {
+  public:
+    // `recorder` may be null. The executor's results may arrive from any thread.
+    Engine(const std::vector<PathConfig>& paths, Mode mode, EventSink& sink, Executor& executor,
+           Recorder* recorder = nullptr);
+
+    // One tick: maintenance expiry, each path's sample (configuration order; a path without a
+    // sample this tick is skipped), then the actions they raised, then results already back.
+    void tick(TimePoint now, const std::map<std::string, Sample>& samples);
+    // Results that arrived since the last call (asynchronous executors).
+    void drain_results(TimePoint now);
+    // A result read from a recording (replay).
+    void apply_result(const ActionResult& r, TimePoint now);
+
+    void set_mode(Mode mode, const std::string& reason, TimePoint now);
+    void maintenance(Duration length, const std::string& reason, TimePoint now);
+
+    const ModeState& mode() const { return mode_; }
+    const std::vector<std::unique_ptr<PathMonitor>>& monitors() const { return monitors_; }
+
+  private:
+    void publish(TickOutput out);
+    PathMonitor* find(const std::string& path);
+
+    std::vector<std::unique_ptr<PathMonitor>> monitors_;
+    ModeState mode_;
+    EventSink& sink_;
+    Executor& executor_;
+    Recorder* recorder_;
+    std::mutex results_mutex_;
+    std::vector<ActionResult> results_;
+};
+
+}  // namespace iohealth

@@ -1,0 +1,214 @@
+#include "record/json.h"
+
+#include <stdexcept>
+
+namespace iohealth {
+namespace {
+using nlohmann::json;
+
+json opt(const std::optional<TimePoint>& t) {
+    return t ? json(to_usec(*t)) : json(nullptr);
+}
+std::optional<TimePoint> opt_time(const json& j) {
+    if (j.is_null()) return std::nullopt;
+    return from_usec(j.get<std::int64_t>());
+}
+Duration dur(const json& j) {
+    return Duration{j.get<std::int64_t>()};
+}
+
+template <typename E, typename F>
+E parse_enum(const json& j, F from_string, const char* what) {
+    const auto s = j.get<std::string>();
+    if (auto v = from_string(s)) return *v;
+    throw std::runtime_error("unknown " + std::string(what) + " '" + s + "'");
+}
+
+constexpr std::string_view probe_name(ProbeState s) {
+    switch (s) {
+        case ProbeState::kIdle:
+            return "idle";
+        case ProbeState::kPending:
+            return "pending";
+        case ProbeState::kAbsent:
+            break;
+    }
+    return "absent";
+}
+ProbeState probe_from(const std::string& s) {
+    if (s == "idle") return ProbeState::kIdle;
+    if (s == "pending") return ProbeState::kPending;
+    if (s == "absent") return ProbeState::kAbsent;
+    throw std::runtime_error("unknown probe state '" + s + "'");
+}
+}  // namespace
+
+json to_json(const Sample& s) {
+    const auto& k = s.kernel;
+    json slots = json::array();
+    for (int i = 0; i < LatencyHistogram::kSlots; ++i)
+        if (k.latency.slots()[i] != 0) slots.push_back({i, k.latency.slots()[i]});
+    const auto& h = s.heartbeat;
+    const auto& f = s.facts;
+    return {
+        {"at", to_usec(s.at)},
+        {"kernel",
+         {{"available", k.available},
+          {"issued", k.issued},
+          {"completed", k.completed},
+          {"errors", {k.errors.io, k.errors.timeout, k.errors.other}},
+          {"bytes", k.bytes},
+          {"latency", slots},
+          {"in_flight", k.in_flight},
+          {"last_completion", opt(k.last_completion)},
+          {"oldest_in_flight_age",
+           k.oldest_in_flight_age ? json(k.oldest_in_flight_age->count()) : json(nullptr)}}},
+        {"heartbeat",
+         {{"state", probe_name(h.state)},
+          {"last_success", opt(h.last_success)},
+          {"pending_since", opt(h.pending_since)},
+          {"failing_since", opt(h.failing_since)},
+          {"last_failed", h.last_failed},
+          {"last_error", h.last_error},
+          {"last_latency", h.last_latency.count()},
+          {"failures", h.failures}}},
+        {"facts",
+         {{"resync_active", f.resync_active},
+          {"resync_advancing", f.resync_advancing},
+          {"io_suspended", f.io_suspended},
+          {"suspended_reason", f.suspended_reason},
+          {"quorum_lost", f.quorum_lost},
+          {"note", f.note}}},
+    };
+}
+
+Sample sample_from_json(const json& j) {
+    Sample s;
+    s.at = from_usec(j.at("at").get<std::int64_t>());
+    const auto& k = j.at("kernel");
+    s.kernel.available = k.at("available").get<bool>();
+    s.kernel.issued = k.at("issued").get<std::uint64_t>();
+    s.kernel.completed = k.at("completed").get<std::uint64_t>();
+    const auto& e = k.at("errors");
+    s.kernel.errors = {e.at(0).get<std::uint64_t>(), e.at(1).get<std::uint64_t>(),
+                       e.at(2).get<std::uint64_t>()};
+    s.kernel.bytes = k.at("bytes").get<std::uint64_t>();
+    for (const auto& slot : k.at("latency")) {
+        const int i = slot.at(0).get<int>();
+        if (i < 0 || i >= LatencyHistogram::kSlots)
+            throw std::runtime_error("latency slot " + std::to_string(i) + " out of range");
+        s.kernel.latency.add_to_slot(i, slot.at(1).get<std::uint64_t>());
+    }
+    s.kernel.in_flight = k.at("in_flight").get<std::uint32_t>();
+    s.kernel.last_completion = opt_time(k.at("last_completion"));
+    if (!k.at("oldest_in_flight_age").is_null())
+        s.kernel.oldest_in_flight_age = dur(k.at("oldest_in_flight_age"));
+    const auto& h = j.at("heartbeat");
+    s.heartbeat.state = probe_from(h.at("state").get<std::string>());
+    s.heartbeat.last_success = opt_time(h.at("last_success"));
+    s.heartbeat.pending_since = opt_time(h.at("pending_since"));
+    s.heartbeat.failing_since = opt_time(h.at("failing_since"));
+    s.heartbeat.last_failed = h.at("last_failed").get<bool>();
+    s.heartbeat.last_error = h.at("last_error").get<std::string>();
+    s.heartbeat.last_latency = dur(h.at("last_latency"));
+    s.heartbeat.failures = h.at("failures").get<std::uint64_t>();
+    const auto& f = j.at("facts");
+    s.facts.resync_active = f.at("resync_active").get<bool>();
+    s.facts.resync_advancing = f.at("resync_advancing").get<bool>();
+    s.facts.io_suspended = f.at("io_suspended").get<bool>();
+    s.facts.suspended_reason = f.at("suspended_reason").get<std::string>();
+    s.facts.quorum_lost = f.at("quorum_lost").get<bool>();
+    s.facts.note = f.at("note").get<std::string>();
+    return s;
+}
+
+json to_json(const PathConfig& p) {
+    const Timings& t = p.policy.timings;
+    json ladder = json::array();
+    for (const auto& step : p.policy.ladder)
+        ladder.push_back({{"action", to_string(step.action)}, {"hold", step.hold.count()}});
+    return {
+        {"name", p.name},
+        {"kind", to_string(p.kind)},
+        {"target", p.target},
+        {"preset", p.preset},
+        {"timings",
+         {{"io_timeout", t.io_timeout.count()},
+          {"tick", t.tick.count()},
+          {"probe_interval", t.probe_interval.count()},
+          {"slow_io", t.slow_io.count()},
+          {"stall_after", t.stall_after.count()},
+          {"warn_after", t.warn_after.count()},
+          {"dead_after", t.dead_after.count()},
+          {"graceful_deadline", t.graceful_deadline.count()},
+          {"recover_after", t.recover_after.count()},
+          {"step_hold", t.step_hold.count()},
+          {"repeat_interval", t.repeat_interval.count()},
+          {"custom_timeout", t.custom_timeout.count()}}},
+        {"witnesses", to_string(p.policy.witnesses)},
+        {"errors", to_string(p.policy.errors)},
+        {"heartbeat", p.policy.heartbeat},
+        {"contended_enter_ticks", p.policy.contended_enter_ticks},
+        {"ladder", ladder},
+        {"agent_unit", p.policy.agent_unit},
+        {"custom_command", p.policy.custom_command},
+    };
+}
+
+PathConfig path_from_json(const json& j) {
+    PathConfig p;
+    p.name = j.at("name").get<std::string>();
+    const auto kind = j.at("kind").get<std::string>();
+    if (kind == "device")
+        p.kind = PathKind::kDevice;
+    else if (kind == "mount")
+        p.kind = PathKind::kMount;
+    else if (kind == "drbd")
+        p.kind = PathKind::kDrbd;
+    else
+        throw std::runtime_error("unknown path kind '" + kind + "'");
+    p.target = j.at("target").get<std::string>();
+    p.preset = j.at("preset").get<std::string>();
+    const auto& t = j.at("timings");
+    Timings& x = p.policy.timings;
+    x.io_timeout = dur(t.at("io_timeout"));
+    x.tick = dur(t.at("tick"));
+    x.probe_interval = dur(t.at("probe_interval"));
+    x.slow_io = dur(t.at("slow_io"));
+    x.stall_after = dur(t.at("stall_after"));
+    x.warn_after = dur(t.at("warn_after"));
+    x.dead_after = dur(t.at("dead_after"));
+    x.graceful_deadline = dur(t.at("graceful_deadline"));
+    x.recover_after = dur(t.at("recover_after"));
+    x.step_hold = dur(t.at("step_hold"));
+    x.repeat_interval = dur(t.at("repeat_interval"));
+    x.custom_timeout = dur(t.at("custom_timeout"));
+    p.policy.witnesses =
+        parse_enum<DeadWitnesses>(j.at("witnesses"), witnesses_from_string, "witnesses");
+    p.policy.errors = parse_enum<ErrorPolicy>(j.at("errors"), error_policy_from_string, "errors");
+    p.policy.heartbeat = j.at("heartbeat").get<bool>();
+    p.policy.contended_enter_ticks = j.at("contended_enter_ticks").get<int>();
+    for (const auto& step : j.at("ladder"))
+        p.policy.ladder.push_back(
+            {parse_enum<Action>(step.at("action"), action_from_string, "action"),
+             dur(step.at("hold"))});
+    p.policy.agent_unit = j.at("agent_unit").get<std::string>();
+    p.policy.custom_command = j.at("custom_command").get<std::vector<std::string>>();
+    return p;
+}
+
+json to_json(const ActionResult& r) {
+    return {{"id", r.id},
+            {"path", r.path},
+            {"action", to_string(r.action)},
+            {"ok", r.ok},
+            {"detail", r.detail}};
+}
+
+ActionResult result_from_json(const json& j) {
+    return {j.at("id").get<std::uint64_t>(), j.at("path").get<std::string>(),
+            parse_enum<Action>(j.at("action"), action_from_string, "action"),
+            j.at("ok").get<bool>(), j.at("detail").get<std::string>()};
+}
+
+}  // namespace iohealth
