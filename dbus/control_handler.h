@@ -21,7 +21,7 @@ struct Caller {
     std::string bus_name;  // ":1.42"
 };
 
-struct ModeChange {
+struct ModeRequest {
     std::string mode;             // dry-run | armed | disarmed | maintenance (validated)
     Duration maintenance_for{0};  // maintenance only; zero: the configured default
     std::string reason;           // non-empty
@@ -31,7 +31,7 @@ class ControlHandler {
   public:
     virtual ~ControlHandler() = default;
 
-    virtual void set_mode(const ModeChange& change, const Caller& caller) = 0;
+    virtual void set_mode(const ModeRequest& change, const Caller& caller) = 0;
     // Queues the action; returns the ActionRequest id that StepStarted/StepFinished will carry.
     virtual std::uint64_t request_fence(Action action, const std::string& reason,
                                         const Caller& caller) = 0;

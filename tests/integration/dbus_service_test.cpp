@@ -68,7 +68,7 @@ std::string system_like_config(const fs::path& dir) {
 
 class FakeHandler final : public ControlHandler {
   public:
-    void set_mode(const ModeChange& c, const Caller& caller) override {
+    void set_mode(const ModeRequest& c, const Caller& caller) override {
         record(fmt::format("set_mode {} {} '{}' uid={}", c.mode, c.maintenance_for.count(),
                            c.reason, caller.uid));
     }
