@@ -3,11 +3,7 @@
 #include "sources/heartbeat_prober.h"
 
 #include <gtest/gtest.h>
-#include <sys/mount.h>
 #include <sys/sysmacros.h>
-
-#include <spawn.h>
-#include <sys/wait.h>
 
 #include <cstdlib>
 #include <ctime>
@@ -19,6 +15,9 @@
 #include "harness/faultfs_fixture.h"
 #include "integration/direct_io.h"
 #include "integration/loop_device.h"
+#include "integration/run_command.h"
+#include "integration/scoped_mount.h"
+#include "integration/temp_dir.h"
 #include "sources/diskstats_source.h"
 
 namespace iohealth {
@@ -27,6 +26,8 @@ namespace {
 using namespace std::chrono_literals;
 using testing::FaultFsFixture;
 using testing::LoopDevice;
+using testing::run_quiet;
+using testing::TempDir;
 
 #define SKIP_WITHOUT_FAULTFS() \
     if (auto why = FaultFsFixture::unavailable_reason()) GTEST_SKIP() << *why
@@ -49,23 +50,6 @@ HeartbeatProber::Options block_probe(const std::string& device) {
     o.interval = 100ms;
     return o;
 }
-
-class TempDir {
-  public:
-    TempDir() {
-        char tmpl[] = "/tmp/iohealth-prober-XXXXXX";
-        if (!::mkdtemp(tmpl)) throw std::runtime_error("Failed to create a temporary directory");
-        path_ = tmpl;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        std::filesystem::remove_all(path_, ec);
-    }
-    const std::string& path() const { return path_; }
-
-  private:
-    std::string path_;
-};
 
 TEST(HeartbeatProberTest, SucceedsPeriodicallyOnAHealthyLoopDevice) {
     SKIP_WITHOUT_FAULTFS();
@@ -190,23 +174,6 @@ HeartbeatProber::Options file_probe(const std::string& dir) {
     return o;
 }
 
-// Runs argv (no shell) with its output discarded; true on exit status 0.
-bool run(std::vector<std::string> args) {
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
-    pid_t pid = -1;
-    const int rc = ::posix_spawnp(&pid, argv[0], &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    int status = 0;
-    return rc == 0 && ::waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
-           WEXITSTATUS(status) == 0;
-}
-
 std::string read_file(const std::string& path) {
     std::ifstream in(path);
     std::stringstream s;
@@ -224,15 +191,14 @@ void expect_cloudstack_heartbeat(const std::string& path) {
 
 TEST(HeartbeatProberTest, WritesACloudStackHeartbeatFileWithODirect) {
     if (::geteuid() != 0) GTEST_SKIP() << "needs root (mkfs, mount, loop devices)";
-    if (!run({"mkfs.ext4", "-V"})) GTEST_SKIP() << "mkfs.ext4 (e2fsprogs) not installed";
+    if (!run_quiet({"mkfs.ext4", "-V"})) GTEST_SKIP() << "mkfs.ext4 (e2fsprogs) not installed";
     TempDir dir;
     testing::make_sparse_file(dir.path() + "/fs.img", 32 << 20);
     LoopDevice loop(dir.path() + "/fs.img");
-    ASSERT_TRUE(run({"mkfs.ext4", "-q", "-F", loop.path()})) << "mkfs.ext4 " << loop.path();
+    ASSERT_TRUE(run_quiet({"mkfs.ext4", "-q", "-F", loop.path()})) << "mkfs.ext4 " << loop.path();
     const std::string mnt = dir.path() + "/mnt";
     std::filesystem::create_directory(mnt);
-    ASSERT_EQ(::mount(loop.path().c_str(), mnt.c_str(), "ext4", 0, nullptr), 0)
-        << std::strerror(errno);
+    testing::ScopedMount mounted(loop.path(), mnt, "ext4");
     {
         SteadyClock clock;
         HeartbeatProber prober(file_probe(mnt), clock);
@@ -243,14 +209,13 @@ TEST(HeartbeatProberTest, WritesACloudStackHeartbeatFileWithODirect) {
         EXPECT_TRUE(prober.direct_io()) << "ext4 supports O_DIRECT";
         expect_cloudstack_heartbeat(mnt + "/KVMHA/hb-192.0.2.10");
     }
-    ASSERT_EQ(::umount(mnt.c_str()), 0) << std::strerror(errno);
 }
 
 TEST(HeartbeatProberTest, FallsBackToODsyncWhereODirectIsRefused) {
     if (::geteuid() != 0) GTEST_SKIP() << "needs root (mount ramfs)";
     // ramfs has no direct I/O at all (tmpfs gained it in 6.6).
     TempDir dir;
-    ASSERT_EQ(::mount("ramfs", dir.path().c_str(), "ramfs", 0, nullptr), 0) << std::strerror(errno);
+    testing::ScopedMount mounted("ramfs", dir.path(), "ramfs");
     {
         SteadyClock clock;
         HeartbeatProber prober(file_probe(dir.path()), clock);
@@ -262,7 +227,6 @@ TEST(HeartbeatProberTest, FallsBackToODsyncWhereODirectIsRefused) {
         EXPECT_EQ(prober.snapshot().failures, 0u);
         expect_cloudstack_heartbeat(dir.path() + "/KVMHA/hb-192.0.2.10");
     }
-    ASSERT_EQ(::umount(dir.path().c_str()), 0) << std::strerror(errno);
 }
 
 TEST(DiskstatsHangTest, InFlightWithZeroCompletionsWhileHung) {

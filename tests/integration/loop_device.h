@@ -36,6 +36,8 @@ class LoopDevice {
         // does buffered reads/writes of the backing file.
         bool direct_io = false;
         bool read_only = false;
+        // Scan the partition table (LO_FLAGS_PARTSCAN): /dev/loopNp1, ... appear.
+        bool partscan = false;
     };
 
     explicit LoopDevice(const std::string& backing) : LoopDevice(backing, Options{}) {}
@@ -58,7 +60,8 @@ class LoopDevice {
             loop_config config{};
             config.fd = static_cast<__u32>(backing_fd);
             config.info.lo_flags = (options.direct_io ? LO_FLAGS_DIRECT_IO : 0) |
-                                   (options.read_only ? LO_FLAGS_READ_ONLY : 0);
+                                   (options.read_only ? LO_FLAGS_READ_ONLY : 0) |
+                                   (options.partscan ? LO_FLAGS_PARTSCAN : 0);
             if (::ioctl(fd, LOOP_CONFIGURE, &config) == 0) {
                 fd_ = fd;
                 number_ = n;
