@@ -131,7 +131,7 @@ TEST(SysrqReboot, DoesNotWaitForAHungSync) {
     TempDir dir;
     std::ofstream(dir / "trigger").close();
     // A "sync" that never returns stands in for sync(2) on dead storage.
-    std::ofstream(dir / "hung-sync") << "#!/bin/sh\nexec /bin/sleep 30\n";
+    std::ofstream(dir / "hung-sync") << "#!/bin/sh\nexec /bin/sleep 4\n";
     fs::permissions(dir / "hung-sync", fs::perms::owner_all);
     SysrqRebootOptions options;
     options.trigger_path = dir / "trigger";
