@@ -10,7 +10,7 @@ packages=(
   libinih-dev libspdlog-dev libfmt-dev libsystemd-dev libsdbus-c++-dev libsdbus-c++-bin
   nlohmann-json3-dev libcli11-dev libmount-dev libudev-dev libxml2-dev libvirt-dev
   # tests: GoogleTest, the FUSE fault harness, a private bus, systemd/logind mocks, fio
-  libgtest-dev libgmock-dev libfuse3-dev fuse3 dbus python3-dbusmock fio util-linux systemd
+  libgtest-dev libgmock-dev libfuse3-dev fuse3 dbus python3-dbusmock fio util-linux e2fsprogs systemd
 )
 missing=()
 for p in "${packages[@]}"; do
