@@ -99,7 +99,7 @@ char* read_line(char* buf, int size, void* stream) {
         text = {};
     }
     st.classify(text);
-    std::memcpy(buf, text.data(), text.size());
+    if (!text.empty()) std::memcpy(buf, text.data(), text.size());
     buf[text.size()] = '\0';
     return buf;
 }
