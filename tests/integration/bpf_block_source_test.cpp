@@ -223,6 +223,22 @@ TEST_F(BpfBlockSourceTest, DirectReadsOnLoopDeviceCountExactly) {
     EXPECT_EQ(idle.at(loop.dev()).last_completion, ev.last_completion);
 }
 
+// A detached loop device keeps its /dev node; a hot-removed zram device is really gone.
+TEST_F(BpfBlockSourceTest, VanishedDeviceIsAbsentFromTheResult) {
+    if (!ZramDevice::available()) GTEST_SKIP() << "no zram-control (modprobe zram)";
+    auto source = make();
+    ASSERT_TRUE(source);
+    SteadyClock clock;
+    dev_t gone = 0;
+    {
+        ZramDevice zram;
+        gone = zram.dev();
+        source->set_devices({gone});
+        EXPECT_EQ(source->collect(clock.now()).count(gone), 1u);
+    }
+    EXPECT_EQ(source->collect(clock.now()).count(gone), 0u);
+}
+
 TEST_F(BpfBlockSourceTest, BioBasedZramCountsExactlyWithoutPhantoms) {
     if (!ZramDevice::available()) GTEST_SKIP() << "no zram-control (modprobe zram)";
     constexpr int kWrites = 200, kReads = 150;

@@ -347,6 +347,10 @@ std::map<dev_t, KernelEvidence> BpfBlockSource::collect(TimePoint /*now*/) {
         const auto scanned_at_ns = monotonic_ns();
 
         for (const auto kdev : keys) {
+            // No inflight file: the disk is gone (its stats entry stays, in case the number
+            // comes back; the counters only grow, so deltas stay right).
+            const auto k = kernel.find(kdev);
+            if (k == kernel.end()) continue;
             const Totals cur = read_totals(family.stats_fd, kdev);
             const Totals prev = baseline_[kdev];
             KernelEvidence ev;
@@ -367,8 +371,7 @@ std::map<dev_t, KernelEvidence> BpfBlockSource::collect(TimePoint /*now*/) {
                 ev.last_completion =
                     from_usec(static_cast<std::int64_t>(cur.last_complete_ns / 1000));
 
-            const auto k = kernel.find(kdev);
-            const std::uint32_t kernel_now = k != kernel.end() ? k->second : 0;
+            const std::uint32_t kernel_now = k->second;
             const auto t = tracked.find(kdev);
             const std::uint32_t table_now = t != tracked.end() ? t->second.count : 0;
             ev.in_flight = std::max(kernel_now, table_now);
