@@ -3,6 +3,7 @@
 #define IOHEALTH_BPF_BLOCK_COMMON_BPF_H
 
 #include "iohealth.h"
+#include "latency_slot.h"
 
 /* Unfiltered mode (filter_dev == false) creates stats entries on first sight; the entry
  * starts from this all-zero value (too big for the 512-byte BPF stack). */
@@ -56,31 +57,6 @@ static __always_inline __u32 ioh_err_kind(__u8 status)
 	}
 }
 
-/* floor(log2(us)) clamped to the last slot; slot 0 also holds 0 and 1 us. Branch-light so
- * the completion path stays short. */
-static __always_inline __u32 ioh_slot(__u64 us)
-{
-	__u32 r = 0, shift;
-
-	shift = (us > 0xffffffffULL) << 5;
-	us >>= shift;
-	r |= shift;
-	shift = (us > 0xffff) << 4;
-	us >>= shift;
-	r |= shift;
-	shift = (us > 0xff) << 3;
-	us >>= shift;
-	r |= shift;
-	shift = (us > 0xf) << 2;
-	us >>= shift;
-	r |= shift;
-	shift = (us > 0x3) << 1;
-	us >>= shift;
-	r |= shift;
-	r |= (us >> 1);
-	return r < IOH_HIST_SLOTS ? r : IOH_HIST_SLOTS - 1;
-}
-
 /* The stats entry of a device, or NULL when it is not tracked. Filtered mode: only devices
  * userspace put in the map. Unfiltered: created on first sight, failures counted. */
 static __always_inline struct ioh_dev_stats *ioh_dev_stats(void *stats_map, void *diag_map,
@@ -111,7 +87,7 @@ static __always_inline void ioh_record_completion(struct ioh_dev_stats *s, __u32
 	else
 		s->bytes += bytes;
 	if (have_latency && op < IOH_OP_MAX)
-		s->hist[op][ioh_slot(latency_ns / 1000)] += 1;
+		s->hist[op][ioh_latency_slot(latency_ns)] += 1;
 }
 
 #endif /* IOHEALTH_BPF_BLOCK_COMMON_BPF_H */
