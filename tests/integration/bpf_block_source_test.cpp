@@ -19,6 +19,12 @@
 #include <sstream>
 #include <thread>
 
+#include <bpf/bpf.h>
+#include <linux/types.h>
+// clang-format off: the shared BPF header needs the __u* types first.
+#include "iohealth.h"
+// clang-format on
+
 #include "core/time.h"
 #include "integration/bpf_zram_device.h"
 #include "integration/loop_device.h"
@@ -130,6 +136,20 @@ struct Freeze {
     ~Freeze() { thaw(); }
     int fd = -1;
 };
+
+// The newest BPF map with this name: the one the source under test just created.
+int newest_map_fd(const std::string& name) {
+    __u32 id = 0, newest = 0;
+    while (bpf_map_get_next_id(id, &id) == 0) {
+        const int fd = bpf_map_get_fd_by_id(id);
+        if (fd < 0) continue;
+        bpf_map_info info{};
+        __u32 len = sizeof(info);
+        if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0 && name == info.name) newest = id;
+        ::close(fd);
+    }
+    return newest != 0 ? bpf_map_get_fd_by_id(newest) : -1;
+}
 
 class BpfBlockSourceTest : public ::testing::Test {
   protected:
@@ -342,6 +362,36 @@ TEST_F(BpfBlockSourceTest, PerRequestModeAgesAStuckRequest) {
     // The request waited at least from the freeze to (almost) the thaw.
     EXPECT_GE(done.latency.max(), thawed_at - frozen_at - 100ms);
     EXPECT_EQ(source->diagnostics().stale_purged, 0u);
+}
+
+// A missed completion leaves an entry that would look like a hang forever: once the kernel
+// says nothing is in flight on that device, the entry is purged and counted.
+TEST_F(BpfBlockSourceTest, LeakedInFlightEntryIsPurgedWhenTheKernelSaysIdle) {
+    testing::make_sparse_file(tmp_.path + "/disk.img", 16 << 20);
+    LoopDevice loop(tmp_.path + "/disk.img");
+    auto source = make(BpfOptions{.per_request = true});
+    ASSERT_TRUE(source);
+    source->set_devices({loop.dev()});
+    settle(loop.name());
+    const int inflight = newest_map_fd("rq_inflight");
+    ASSERT_GE(inflight, 0) << "rq_inflight map not found";
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    const __u64 leaked_key = 0xdead0000;  // no request lives at this address
+    ioh_inflight leaked{};
+    leaked.start_ns = static_cast<__u64>(ts.tv_sec - 5) * 1'000'000'000ULL;
+    leaked.dev = IOH_MKDEV(major(loop.dev()), minor(loop.dev()));
+    ASSERT_EQ(bpf_map_update_elem(inflight, &leaked_key, &leaked, BPF_ANY), 0);
+
+    SteadyClock clock;
+    const auto ev = source->collect(clock.now()).at(loop.dev());
+    EXPECT_EQ(loop.inflight(), 0u);
+    EXPECT_EQ(ev.in_flight, 0u);
+    EXPECT_EQ(ev.oldest_in_flight_age, Duration{0});
+    EXPECT_EQ(source->diagnostics().stale_purged, 1u);
+    ioh_inflight gone{};
+    EXPECT_NE(bpf_map_lookup_elem(inflight, &leaked_key, &gone), 0);
+    ::close(inflight);
 }
 
 // Requests that fail below the loop device: its backing file sits on a 1 MiB tmpfs, so
