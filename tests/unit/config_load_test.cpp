@@ -302,6 +302,13 @@ TEST_F(DropIns, MissingMainFileIsAnError) {
               (dir_ / "nope.conf").string() + ": cannot read: No such file or directory");
 }
 
+TEST_F(DropIns, DirectoryAsMainFileIsAnError) {
+    const ConfigResult r = load_config(dir_ / "iohealthd.conf.d");
+    ASSERT_EQ(r.errors.size(), 1u);
+    EXPECT_EQ(r.errors[0].to_string(),
+              (dir_ / "iohealthd.conf.d").string() + ": cannot read: Is a directory");
+}
+
 TEST_F(DropIns, MissingDropInDirectoryIsFine) {
     write("iohealthd.conf", "[daemon]\nmode = disarmed\n");
     fs::remove(dir_ / "iohealthd.conf.d");

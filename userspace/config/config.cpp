@@ -332,6 +332,11 @@ ConfigResult load_config(const std::filesystem::path& main_file,
     Loader loader;
     loader.name_main_file(main_file.string());
     auto read = [&](const fs::path& file) {
+        std::error_code dir_ec;
+        if (fs::is_directory(file, dir_ec)) {  // ifstream would read a directory as empty
+            loader.add_error({file.string(), 0, {}, {}, "cannot read: Is a directory"});
+            return;
+        }
         std::ifstream in(file, std::ios::binary);
         std::ostringstream text;
         if (in) text << in.rdbuf();
