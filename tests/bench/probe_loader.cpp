@@ -1,8 +1,9 @@
 // Loads and attaches the iohealth block probes on one device and waits, for
 // probe_overhead.sh. With --stats it also attaches an empty calibration program on
 // block_rq_complete, turns on BPF run-time statistics for the window and prints the net BPF
-// cost per I/O: sum over our programs of (run_time - floor * run_cnt) / completed I/Os, where
-// floor is the calibration program's time per run (the cost of measuring itself).
+// cost per I/O: the sum over our programs of run_time / run_cnt - floor, where floor is the
+// calibration program's time per run (the cost of measuring itself). --foreign does the same
+// for other tools' programs (biolatency) running at the same time.
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <fcntl.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
@@ -25,6 +27,29 @@ namespace {
 volatile std::sig_atomic_t g_stop = 0;
 void on_signal(int) {
     g_stop = 1;
+}
+
+// Loaded programs (anyone's) whose name is in `names`, by "name#id".
+std::map<std::string, int> find_programs(const std::vector<std::string>& names) {
+    std::map<std::string, int> found;
+    __u32 id = 0;
+    while (bpf_prog_get_next_id(id, &id) == 0) {
+        const int fd = bpf_prog_get_fd_by_id(id);
+        if (fd < 0) continue;
+        bpf_prog_info info{};
+        __u32 len = sizeof(info);
+        // The kernel keeps BPF_OBJ_NAME_LEN - 1 characters of a program's name.
+        const auto matches = [&](const std::string& n) {
+            return n.compare(0, BPF_OBJ_NAME_LEN - 1, info.name) == 0;
+        };
+        if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0 &&
+            std::any_of(names.begin(), names.end(), matches)) {
+            found[std::string(info.name) + "#" + std::to_string(id)] = fd;
+            continue;
+        }
+        ::close(fd);
+    }
+    return found;
 }
 
 struct RunStats {
@@ -52,6 +77,10 @@ int main(int argc, char** argv) {
     app.add_option("--seconds", seconds, "stop after this long (default: at SIGINT/SIGTERM)");
     app.add_flag("--stats", stats, "measure BPF run time per I/O over the window");
     app.add_flag("--per-request", options.per_request, "track every request in flight");
+    std::vector<std::string> foreign_names;
+    app.add_option("--foreign", foreign_names,
+                   "with --stats: also measure other loaded programs of this name (e.g. "
+                   "biolatency's block_rq_complete_btf)");
     CLI11_PARSE(app, argc, argv);
 
     struct stat st {};
@@ -89,8 +118,13 @@ int main(int argc, char** argv) {
     SteadyClock clock;
     source.collect(clock.now());
     const auto progs = source.program_fds();
+    const auto foreign = find_programs(foreign_names);
+    if (stats && foreign.size() < foreign_names.size())
+        std::fprintf(stderr, "note: found %zu of %zu --foreign programs\n", foreign.size(),
+                     foreign_names.size());
     std::map<std::string, RunStats> before;
     for (const auto& [name, fd] : progs) before[name] = read_stats(fd);
+    for (const auto& [name, fd] : foreign) before[name] = read_stats(fd);
     const RunStats calib_before =
         calib ? read_stats(bpf_program__fd(calib->progs.calib_rq_complete)) : RunStats{};
     std::printf("ready\n");
@@ -111,19 +145,30 @@ int main(int argc, char** argv) {
                                     ? double(c1.run_time_ns - calib_before.run_time_ns) /
                                           double(c1.run_cnt - calib_before.run_cnt)
                                     : 0.0;
-        double net_ns = 0;
-        for (const auto& [name, fd] : progs) {
-            const auto s = read_stats(fd);
-            const auto runs = s.run_cnt - before[name].run_cnt;
-            const auto time = s.run_time_ns - before[name].run_time_ns;
-            std::printf("prog %s runs=%llu avg_ns=%.1f\n", name.c_str(),
-                        static_cast<unsigned long long>(runs), runs ? double(time) / runs : 0.0);
-            net_ns += double(time) - floor_ns * double(runs);
-        }
+        // Net cost per I/O of a set of programs: each runs once per I/O on a blk-mq disk, so
+        // it is the sum of their time per run minus the measurement floor. Per run rather than
+        // per completed I/O of our device: biolatency also runs for other disks' I/O.
+        auto net_per_io = [&](const std::map<std::string, int>& set, const char* tag) {
+            double net = 0;
+            for (const auto& [name, fd] : set) {
+                const auto s = read_stats(fd);
+                const auto runs = s.run_cnt - before[name].run_cnt;
+                const auto time = s.run_time_ns - before[name].run_time_ns;
+                const double avg = runs ? double(time) / double(runs) : 0.0;
+                std::printf("%s prog %s runs=%llu avg_ns=%.1f\n", tag, name.c_str(),
+                            static_cast<unsigned long long>(runs), avg);
+                if (runs) net += avg - floor_ns;
+            }
+            return net;
+        };
+        const double ours = net_per_io(progs, "iohealth");
+        const double theirs = net_per_io(foreign, "foreign");
         std::printf("calibration_floor_ns=%.1f\n", floor_ns);
         std::printf("completed_ios=%llu\n", static_cast<unsigned long long>(completed));
-        std::printf("net_bpf_ns_per_io=%.1f\n", completed ? net_ns / double(completed) : 0.0);
+        std::printf("net_bpf_ns_per_io=%.1f\n", ours);
+        if (!foreign.empty()) std::printf("foreign_net_bpf_ns_per_io=%.1f\n", theirs);
         ::close(stats_fd);
+        for (const auto& [name, fd] : foreign) ::close(fd);
         calibration__destroy(calib);
     }
     return 0;

@@ -4,7 +4,9 @@
 # biolatency, interleaved over ROUNDS rounds. Prints the median IOPS per mode, each mode's
 # IOPS loss and added microseconds per I/O, then the net BPF time per I/O of the iohealth
 # probes from bpf_enable_stats(BPF_STATS_RUN_TIME), net of an empty calibration program on
-# the same tracepoint. Root only.
+# the same tracepoint, alone and next to biolatency's programs (whose net time is printed as
+# "foreign"). The run-time figures hold on a busy machine; the IOPS A/B needs a quiet one.
+# Root only.
 #
 # Usage: tests/bench/probe_overhead.sh [BUILD_DIR]     (env: ROUNDS=3 RUNTIME=10 NICE=-20)
 # fio runs at nice NICE so that other load on a shared machine disturbs the A/B less; the
@@ -126,3 +128,20 @@ run_fio >/dev/null
 kill -INT "$STATS_PID"
 wait "$STATS_PID"
 grep -v '^ready$' "$WORK/stats.out"
+
+echo "BPF run time with biolatency attached as well, ${RUNTIME}s:"
+"$BIOLATENCY" 3600 1 >/dev/null &
+BIO_PID=$!
+PIDS+=("$BIO_PID")
+sleep 2
+"$LOADER" --device "$LOOP" --stats --foreign block_rq_issue_btf --foreign block_rq_complete_btf \
+    >"$WORK/stats2.out" 2>&1 &
+STATS_PID=$!
+PIDS+=("$STATS_PID")
+wait_ready "$WORK/stats2.out"
+run_fio >/dev/null
+kill -INT "$STATS_PID"
+wait "$STATS_PID"
+kill -INT "$BIO_PID"
+wait "$BIO_PID" || true
+grep -v '^ready$' "$WORK/stats2.out"
