@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -37,7 +38,11 @@ class ControlHandler {
                                         const Caller& caller) = 0;
     // What the action would do now, carried out as a dry run.
     virtual std::string test_action(Action action, const Caller& caller) = 0;
-    virtual void reload(const Caller& caller) = 0;
+    // Re-reads the configuration off the bus thread; `done` is called exactly once, from any
+    // thread: with "" when the new configuration is in force, else with the reason it was
+    // refused (sent as Error.Failed; the daemon keeps the old configuration).
+    using ReloadDone = std::function<void(const std::string& error)>;
+    virtual void reload(const Caller& caller, ReloadDone done) = 0;
 
     // For a published path (the service checked the name): the verdict and its evidence as
     // JSON, and the latency histogram's slot counts (core/histogram.h layout).

@@ -258,8 +258,20 @@ class BusService::Impl final : public ManagerBase {
             return handler_.test_action(require_action(action), caller);
         });
     }
-    void Reload() override {
-        guarded([&] { handler_.reload(authorize("Reload")); });
+    void Reload(sdbus::Result<>&& result) override {
+        auto reply = std::make_shared<sdbus::Result<>>(std::move(result));
+        try {
+            guarded([&] {
+                handler_.reload(authorize("Reload"), [reply](const std::string& error) {
+                    if (error.empty())
+                        reply->returnResults();
+                    else
+                        reply->returnError(bus_error(BusError::kFailed, error));
+                });
+            });
+        } catch (const sdbus::Error& e) {
+            reply->returnError(e);
+        }
     }
 
     // ---- checks ----

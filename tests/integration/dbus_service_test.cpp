@@ -82,7 +82,19 @@ class FakeHandler final : public ControlHandler {
         record(fmt::format("test_action {}", to_string(a)));
         return "dry-run: would write 'b' to /proc/sysrq-trigger";
     }
-    void reload(const Caller&) override { record("reload"); }
+    void reload(const Caller&, ReloadDone done) override {
+        record("reload");
+        std::string error;
+        {
+            std::lock_guard lock(mutex_);
+            error = reload_error_;
+        }
+        done(error);
+    }
+    void refuse_reloads(std::string error) {
+        std::lock_guard lock(mutex_);
+        reload_error_ = std::move(error);
+    }
     std::string explain(const std::string& path) override {
         return R"({"path":")" + path + R"(","verdict":"HEALTHY"})";
     }
@@ -103,6 +115,7 @@ class FakeHandler final : public ControlHandler {
     }
     std::mutex mutex_;
     std::vector<std::string> calls_;
+    std::string reload_error_;
 };
 
 // Signals seen by a client, as text, in arrival order.
@@ -396,6 +409,21 @@ TEST_F(DbusServiceTest, RootCanChangeThingsAndTheHandlerSeesTheCaller) {
               (std::vector<std::string>{"set_mode maintenance 600000000 'disk swap' uid=0",
                                         "request_fence reboot 'operator request'",
                                         "test_action reboot", "reload"}));
+}
+
+TEST_F(DbusServiceTest, RefusedReloadIsAFailedErrorWithTheHandlersText) {
+    handler_->refuse_reloads("/etc/iohealth/iohealthd.conf:3: [policy] io_timeout: not a duration");
+    std::string name, message;
+    try {
+        manager_->Reload();
+    } catch (const sdbus::Error& e) {
+        name = e.getName();
+        message = e.getMessage();
+    }
+    handler_->refuse_reloads("");
+    EXPECT_EQ(name, "org.iohealth.IoHealth1.Error.Failed");
+    EXPECT_EQ(message, "/etc/iohealth/iohealthd.conf:3: [policy] io_timeout: not a duration");
+    manager_->Reload();  // and the next one succeeds
 }
 
 TEST_F(DbusServiceTest, MalformedRequestsGetNamespacedErrorsAndServiceKeepsServing) {
