@@ -285,6 +285,28 @@ TEST(ConfigRule, LineLongerThanInihBufferIsAnError) {
               std::vector<std::string>{"t.conf:2: line is longer than 199 characters"});
 }
 
+TEST(ConfigRule, LongLineIsFineWhenItsCommentIsWhatMakesItLong) {
+    EXPECT_TRUE(errors_of("[policy]\n# " + std::string(300, 'c') + "\nio_timeout = 12s ; " +
+                          std::string(300, 'c') + "\n")
+                    .empty());
+    const ConfigResult r =
+        load_config_text("[policy]\nio_timeout = 12s ; " + std::string(300, 'c') + "\n", "t.conf");
+    ASSERT_TRUE(r.config);
+    EXPECT_EQ(r.config->defaults.timings.io_timeout, 12s);
+}
+
+TEST(ConfigRule, ValueThatCannotBeWrittenBackOnOneLineIsAnError) {
+    // Each argument is written with 7 characters (\\"x y") but renders with 8 ("\\\x y"):
+    // 22 of them fit on the 199-character line read, not on the line written back.
+    std::string line = "custom_command = /bin/x";
+    for (int i = 0; i < 22; ++i) line += R"( \\"x y")";
+    ASSERT_EQ(line.size(), 199u);
+    EXPECT_EQ(errors_of("[policy]\n" + line + "\n"),
+              std::vector<std::string>{"t.conf:2: [policy] custom_command: too long: written "
+                                       "back as 'key = value' it needs 221 characters, more "
+                                       "than 199"});
+}
+
 TEST(ConfigRule, ErrorsFromSeveralRulesAreAllCollected) {
     EXPECT_EQ(errors_of("[daemon]\nmode = on\n[policy]\nfoo = 1\nladder = reboot, log-only\n"
                         "[bar]\n"),

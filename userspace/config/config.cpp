@@ -144,6 +144,15 @@ void Loader::read_into(std::string_view text, std::string_view file, ValueOrigin
                 path_draft(e.section)->bad_target = true;
             continue;
         }
+        // render_effective() writes every value back on one line; refuse what cannot be.
+        const std::size_t rendered = e.key.size() + 3 + format_value(spec->kind, *value).size();
+        if (rendered > kMaxLineChars) {
+            fail(e.line, e.section, e.key,
+                 fmt::format("too long: written back as 'key = value' it needs {} characters, "
+                             "more than {}",
+                             rendered, kMaxLineChars));
+            continue;
+        }
         const auto [it, first] = seen.try_emplace({e.section, e.key}, e.line);
         if (!first)
             warnings_.push_back(

@@ -41,15 +41,27 @@ struct ReaderState {
         continuation = false;
     }
 
-    // inih's find_chars_or_comment(s, "]"): the first ']' before an inline ';' comment.
-    static std::size_t find_section_end(std::string_view s) {
+    // inih's find_chars_or_comment(s, stop): the first of `stop`, or of an inline comment
+    // (a ';' after whitespace), whichever comes first; npos if neither.
+    static std::size_t find_chars_or_comment(std::string_view s, std::string_view stop) {
         bool was_space = false;
         for (std::size_t i = 0; i < s.size(); ++i) {
-            if (s[i] == ']') return i;
-            if (was_space && s[i] == ';') return std::string_view::npos;
+            if (stop.find(s[i]) != std::string_view::npos) return i;
+            if (was_space && s[i] == ';') return i;
             was_space = is_space(s[i]);
         }
         return std::string_view::npos;
+    }
+
+    // A line too long for inih's buffer is fine if what inih would read of it fits: a
+    // comment line reads as nothing, a trailing comment is dropped.
+    static std::string_view without_comment(std::string_view text) {
+        std::size_t first = 0;
+        while (first < text.size() && is_space(text[first])) ++first;
+        if (first == text.size() || text[first] == ';' || text[first] == '#') return {};
+        text = text.substr(0, find_chars_or_comment(text, {}));
+        while (!text.empty() && is_space(text.back())) text.remove_suffix(1);
+        return text;
     }
 
     void classify(std::string_view text) {
@@ -64,8 +76,8 @@ struct ReaderState {
         }
         if (text[start] == '[') {
             const std::string_view inner = text.substr(start + 1);
-            const std::size_t end = find_section_end(inner);
-            if (end == std::string_view::npos) {
+            const std::size_t end = find_chars_or_comment(inner, "]");
+            if (end == std::string_view::npos || inner[end] != ']') {
                 error("section header without ']'");
                 section_ok = false;
                 return;
@@ -95,8 +107,11 @@ char* read_line(char* buf, int size, void* stream) {
         st.error("line contains a NUL byte");
         text = {};
     } else if (text.size() > max_chars) {
-        st.error(fmt::format("line is longer than {} characters", max_chars));
-        text = {};
+        text = ReaderState::without_comment(text);
+        if (text.size() > max_chars) {
+            st.error(fmt::format("line is longer than {} characters", max_chars));
+            text = {};
+        }
     }
     st.classify(text);
     if (!text.empty()) std::memcpy(buf, text.data(), text.size());

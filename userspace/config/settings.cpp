@@ -141,15 +141,19 @@ std::optional<std::vector<std::string>> parse_argv(std::string_view text, std::s
     return out;
 }
 
+// A spelling parse_argv() reads back as `arg`, kept short so that a rendered command fits on
+// one line: bare when nothing needs quoting (a backslash outside quotes is literal), else
+// quoted, escaping only a '"' and a backslash that would otherwise escape.
 std::string quote_arg(std::string_view arg) {
-    const bool plain = !arg.empty() && std::none_of(arg.begin(), arg.end(), [](char c) {
-        return is_space(c) || c == '"' || c == '\\' || c == ';' || c == '#';
-    });
+    const bool plain =
+        !arg.empty() && arg.front() != ';' &&
+        std::none_of(arg.begin(), arg.end(), [](char c) { return is_space(c) || c == '"'; });
     if (plain) return std::string(arg);
     std::string out = "\"";
-    for (char c : arg) {
-        if (c == '"' || c == '\\') out += '\\';
-        out += c;
+    for (std::size_t i = 0; i < arg.size(); ++i) {
+        const bool escapes_next = i + 1 == arg.size() || arg[i + 1] == '"' || arg[i + 1] == '\\';
+        if (arg[i] == '"' || (arg[i] == '\\' && escapes_next)) out += '\\';
+        out += arg[i];
     }
     return out + '"';
 }
