@@ -1,7 +1,5 @@
 #include "sources/bpf_block_source.h"
 
-#include "sources/block_devices.h"
-
 #include <linux/types.h>
 // clang-format off: the shared BPF header needs the __u* types first.
 #include "iohealth.h"
@@ -17,10 +15,10 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <set>
 
 #include "block_bio.skel.h"
 #include "block_rq.skel.h"
+#include "sources/block_devices.h"
 #include "sources/bpf_block_devices.h"
 
 namespace iohealth {
@@ -262,7 +260,7 @@ BpfBlockSource::Totals BpfBlockSource::read_totals(int map_fd, std::uint32_t kde
 }
 
 void BpfBlockSource::scan_in_flight(int map_fd,
-                                    const std::map<std::uint32_t, std::uint32_t>& kernel_in_flight,
+                                    const std::map<std::uint32_t, std::uint32_t>& accounted,
                                     std::uint64_t read_at_ns,
                                     std::map<std::uint32_t, InFlightView>& out) {
     scan_keys_.resize(IOH_MAX_INFLIGHT);
@@ -280,9 +278,8 @@ void BpfBlockSource::scan_in_flight(int map_fd,
             std::memcpy(&v, scan_values_.data() + i * sizeof(v), sizeof(v));
             // Leaked: older than the grace at the moment the kernel said "nothing in flight"
             // on that device. Only trusted where the kernel does I/O accounting at all.
-            const auto k = kernel_in_flight.find(v.dev);
-            if (k != kernel_in_flight.end() && k->second == 0 &&
-                v.start_ns + kStaleGraceNs < read_at_ns) {
+            const auto k = accounted.find(v.dev);
+            if (k != accounted.end() && k->second == 0 && v.start_ns + kStaleGraceNs < read_at_ns) {
                 stale.push_back(scan_keys_[i]);
                 continue;
             }

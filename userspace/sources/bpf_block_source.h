@@ -103,7 +103,8 @@ class BpfBlockSource final : public KernelSource {
 
     void attach_bio_probes(bool wanted);
     Totals read_totals(int map_fd, std::uint32_t kdev) const;
-    void scan_in_flight(int map_fd, const std::map<std::uint32_t, std::uint32_t>& kernel_in_flight,
+    // `accounted`: the kernel's in-flight count of the devices that do I/O accounting.
+    void scan_in_flight(int map_fd, const std::map<std::uint32_t, std::uint32_t>& accounted,
                         std::uint64_t read_at_ns, std::map<std::uint32_t, InFlightView>& out);
 
     BpfOptions options_;
