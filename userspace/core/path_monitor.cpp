@@ -2,11 +2,20 @@
 
 namespace iohealth {
 namespace {
+// `result_id`: the request a step result answers (0 for a tick). Events about one request
+// carry its id (ID=) so publishers can pair a step's start with its finish (D-Bus StepStarted /
+// StepFinished); format_event() leaves fields out, so replay output does not change.
 void append(TickOutput& out, const std::string& path, std::vector<EscalationEvent> events,
-            TimePoint at) {
+            TimePoint at, std::uint64_t result_id = 0) {
     for (auto& e : events) {
+        Event event = event_for(path, e, at);
+        const std::uint64_t id = e.request ? e.request->id : result_id;
+        const bool step_result = e.kind == EscalationEventKind::kStepSucceeded ||
+                                 e.kind == EscalationEventKind::kStepFailed;
+        if (e.request || (step_result && id != 0))
+            event.fields.emplace_back("ID", std::to_string(id));
         if (e.request) out.requests.push_back(*e.request);
-        out.events.push_back(event_for(path, e, at));
+        out.events.push_back(std::move(event));
     }
 }
 }  // namespace
@@ -30,7 +39,7 @@ TickOutput PathMonitor::tick(Sample sample, const EffectiveMode& mode) {
 
 TickOutput PathMonitor::on_result(const ActionResult& result, TimePoint now) {
     TickOutput out;
-    append(out, config_.name, escalation_.on_result(result, now), now);
+    append(out, config_.name, escalation_.on_result(result, now), now, result.id);
     return out;
 }
 

@@ -1,14 +1,22 @@
 #include "daemon/daemon.h"
 
+#include <poll.h>
 #include <signal.h>
+#include <stdlib.h>
+#include <sys/signalfd.h>
+#include <sys/sysmacros.h>
 #include <systemd/sd-daemon.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <map>
 #include <memory>
+#include <variant>
 
 #include <fmt/format.h>
+#include <sdbus-c++/sdbus-c++.h>
 #include <spdlog/spdlog.h>
 
 #include "actuators/custom_command.h"
@@ -17,8 +25,15 @@
 #include "actuators/restart_agent.h"
 #include "actuators/router.h"
 #include "actuators/sysrq_reboot.h"
+#include "daemon/bus_sink.h"
+#include "daemon/control.h"
 #include "daemon/engine.h"
+#include "daemon/explain.h"
+#include "dbus/bus_names.h"
+#include "dbus/service.h"
+#include "iohealth/version.h"
 #include "journal/journald_sink.h"
+#include "record/json.h"
 #include "sources/block_devices.h"
 #include "sources/bpf_block_source.h"
 #include "sources/diskstats_source.h"
@@ -138,126 +153,408 @@ std::unique_ptr<Executor> make_executor(const std::string& sysrq_path, EventSink
                                           std::move(real));
 }
 
-}  // namespace
+bool same_path(const PathConfig& a, const PathConfig& b) {
+    return a.name == b.name && to_json(a) == to_json(b);
+}
 
-int run_daemon(const DaemonConfig& config, const DaemonOptions& options) {
-    const SteadyClock clock;
-    const Mode mode = options.mode.value_or(config.mode);
+std::string mode_text(const EffectiveMode& m) {
+    return m.maintenance ? "maintenance" : std::string(to_string(m.mode));
+}
+
+// Fence-by times move with the realtime/monotonic offset by a microsecond or so from tick
+// to tick; milliseconds keep the property from changing when the deadline did not.
+std::uint64_t realtime_ms_usec(TimePoint t) {
+    return realtime_usec(t) / 1000 * 1000;
+}
+
+// Audit trail of a bus request: "disk swap (uid 0, pid 1234, :1.42)".
+std::string with_caller(const std::string& reason, const Caller& c) {
+    if (c.bus_name.empty()) return reason;
+    return fmt::format("{} (uid {}, pid {}, {})", reason, c.uid, c.pid, c.bus_name);
+}
+
+class Daemon {
+  public:
+    Daemon(const DaemonConfig& config, const DaemonOptions& options)
+        : config_(config), options_(options) {}
+    int run();
+
+  private:
+    void set_paths(const DaemonConfig& config);
+    void sample_and_tick(TimePoint now);
+    void handle(Command& command, TimePoint now);
+    void handle(SetModeCommand& c, TimePoint now);
+    void handle(FenceCommand& c, TimePoint now);
+    void handle(FenceResultCommand& c, TimePoint now);
+    void handle(ReloadCommand& c, TimePoint now);
+    void publish(TimePoint now);
+    Event host_step_event(EventType type, const ActionRequest& r, TimePoint now,
+                          std::string message, const std::string& detail) const;
+
+    DaemonConfig config_;
+    const DaemonOptions& options_;
+    const SteadyClock clock_;
+    FanoutSink sink_;
+    std::vector<Watched> watched_;  // in configuration order, as the engine's monitors
+    std::vector<dev_t> devices_;
+    std::unique_ptr<Recorder> recorder_;
+    std::unique_ptr<KernelSource> kernel_;
+    std::unique_ptr<DaemonControl> control_;
+    std::unique_ptr<sdbus::IConnection> connection_;
+    std::unique_ptr<BusService> service_;
+    std::unique_ptr<Executor> executor_;
+    std::unique_ptr<Engine> engine_;
+    std::map<std::uint64_t, ActionRequest> host_requests_;  // RequestFence in flight, by id
+};
+
+void Daemon::set_paths(const DaemonConfig& config) {
+    std::vector<PathConfig> paths = effective_paths(config);
+    for (auto& p : paths) p.policy.timings.tick = config_.tick;
+    if (paths.empty()) spdlog::warn("No paths to monitor: none configured and none discovered");
+    std::vector<Watched> next;
+    for (const auto& p : paths) {
+        auto kept = std::find_if(watched_.begin(), watched_.end(),
+                                 [&](const Watched& w) { return same_path(w.config, p); });
+        if (kept != watched_.end())
+            next.push_back(std::move(*kept));
+        else
+            next.push_back(Watched{p, {}, {}, {}, {}, {}});
+    }
+    for (auto& w : watched_)  // the paths that went or changed
+        if (w.prober) w.prober->stop();
+    watched_ = std::move(next);
+    if (engine_) engine_->reconfigure(paths);
+}
+
+int Daemon::run() {
+    // Blocked before any thread starts (probers, bus, executors) so only the loop sees them.
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGTERM);
+    sigaddset(&signals, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+    const int signal_fd = ::signalfd(-1, &signals, SFD_CLOEXEC | SFD_NONBLOCK);
+    if (signal_fd < 0) {
+        spdlog::error("Failed to create signalfd: {}", std::strerror(errno));
+        return 1;
+    }
+    struct CloseFd {
+        int fd;
+        ~CloseFd() { ::close(fd); }
+    } close_signal_fd{signal_fd};
+
+    const Mode mode = options_.mode.value_or(config_.mode);
     const std::string sysrq_path =
-        options.sysrq_path.empty() ? config.sysrq_path : options.sysrq_path;
+        options_.sysrq_path.empty() ? config_.sysrq_path : options_.sysrq_path;
+    if (!options_.bus_address.empty())
+        ::setenv("DBUS_SYSTEM_BUS_ADDRESS", options_.bus_address.c_str(), 1);
 
-    FanoutSink sink;
-    sink.add(std::make_shared<JournaldSink>());
-    if (options.print_events) sink.add(std::make_shared<TextSink>(stdout));
-    std::FILE* event_log = nullptr;
-    if (!options.event_log.empty()) {
-        event_log = std::fopen(options.event_log.c_str(), "ae");
+    sink_.add(std::make_shared<JournaldSink>());
+    if (options_.print_events) sink_.add(std::make_shared<TextSink>(stdout));
+    std::unique_ptr<std::FILE, int (*)(std::FILE*)> event_log(nullptr, &std::fclose);
+    if (!options_.event_log.empty()) {
+        event_log.reset(std::fopen(options_.event_log.c_str(), "ae"));
         if (!event_log) {
-            spdlog::error("Failed to open event log '{}': {}", options.event_log,
+            spdlog::error("Failed to open event log '{}': {}", options_.event_log,
                           std::strerror(errno));
             return 1;
         }
-        sink.add(std::make_shared<TextSink>(event_log));
+        sink_.add(std::make_shared<TextSink>(event_log.get()));
     }
 
-    std::vector<Watched> watched;
-    std::vector<PathConfig> paths = effective_paths(config);
-    for (auto& p : paths) p.policy.timings.tick = config.tick;
-    if (paths.empty()) spdlog::warn("No paths to monitor: none configured and none discovered");
-    for (const auto& p : paths) watched.push_back(Watched{p, {}, {}, {}, {}, {}});
+    set_paths(config_);
+    std::vector<PathConfig> paths;
+    for (const auto& w : watched_) paths.push_back(w.config);
 
-    std::unique_ptr<Recorder> recorder;
     const std::string record =
-        options.record_path.empty() ? config.record_path : options.record_path;
+        options_.record_path.empty() ? config_.record_path : options_.record_path;
     if (!record.empty()) {
         try {
-            recorder = std::make_unique<Recorder>(record, paths, mode);
+            recorder_ = std::make_unique<Recorder>(record, paths, mode);
         } catch (const std::exception& e) {
             spdlog::error("{}", e.what());
             return 1;
         }
     }
 
-    auto kernel = make_kernel_source(options.no_bpf);
-    auto executor = make_executor(sysrq_path, sink);
-    Engine engine(paths, mode, sink, *executor, recorder.get());
+    control_ = std::make_unique<DaemonControl>(config_, sysrq_path, [this] {
+        return load_daemon_config(options_.config_path, options_.config_explicit);
+    });
+    if (!options_.no_bus) {
+        try {
+            connection_ = sdbus::createSystemBusConnection();
+            service_ = std::make_unique<BusService>(*connection_, *control_, kVersion);
+            connection_->requestName(kBusName);  // objects first, then the name
+            connection_->enterEventLoopAsync();
+        } catch (const sdbus::Error& e) {
+            spdlog::error(
+                "Failed to publish {} on the system bus: {} ({}); another iohealthd may be "
+                "running (--no-bus runs without the bus API)",
+                kBusName, e.getMessage(), e.getName());
+            service_.reset();
+            return 1;
+        }
+        sink_.add(std::make_shared<BusSink>(*service_));
+    }
 
-    sigset_t signals;
-    sigemptyset(&signals);
-    sigaddset(&signals, SIGINT);
-    sigaddset(&signals, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+    kernel_ = make_kernel_source(options_.no_bpf);
+    executor_ = make_executor(sysrq_path, sink_);
+    engine_ = std::make_unique<Engine>(paths, mode, sink_, *executor_, recorder_.get());
 
-    const TimePoint start = clock.now();
-    spdlog::info("iohealthd monitoring {} path(s), mode {}, tick {}", paths.size(), to_string(mode),
-                 format_duration(config.tick));
+    const TimePoint start = clock_.now();
+    spdlog::info("iohealthd monitoring {} path(s), mode {}, tick {}{}", paths.size(),
+                 to_string(mode), format_duration(config_.tick),
+                 service_ ? fmt::format(", on the bus as {}", kBusName) : ", no bus API");
     if (mode == Mode::kDryRun)
         spdlog::info("Dry-run: fence actions are described in the log, never executed");
+    publish(start);
     sd_notify(0, "READY=1");
 
-    std::vector<dev_t> devices;
-    TimePoint next_tick = start + config.tick;
-    for (;;) {
-        // Wait for the tick, or a signal: one call, no polling.
-        const Duration wait = next_tick - clock.now();
-        if (wait > Duration{0}) {
-            const timespec ts{static_cast<time_t>(wait.count() / 1'000'000),
-                              static_cast<long>((wait.count() % 1'000'000) * 1000)};
-            const int sig = sigtimedwait(&signals, nullptr, &ts);
-            if (sig == SIGINT || sig == SIGTERM) {
-                spdlog::info("Stopping on signal {}", sig);
-                break;
+    TimePoint next_tick = start + config_.tick;
+    bool stopping = false;
+    while (!stopping) {
+        // --- wait: the tick, a signal or a bus command, in one call ---
+        const Duration wait = std::max(Duration{0}, next_tick - clock_.now());
+        const timespec ts{static_cast<time_t>(wait.count() / 1'000'000),
+                          static_cast<long>((wait.count() % 1'000'000) * 1000)};
+        pollfd fds[2] = {{signal_fd, POLLIN, 0}, {control_->wake_fd(), POLLIN, 0}};
+        if (::ppoll(fds, 2, &ts, nullptr) < 0 && errno != EINTR) {
+            spdlog::error("Failed to wait for the next tick: {}", std::strerror(errno));
+            break;
+        }
+        signalfd_siginfo si{};
+        while (::read(signal_fd, &si, sizeof si) == sizeof si) {
+            if (si.ssi_signo == SIGHUP) {
+                control_->reload({0, 0, ""}, [](const std::string& error) {
+                    if (error.empty()) spdlog::info("Reloaded the configuration (SIGHUP)");
+                });
+                continue;
             }
+            spdlog::info("Stopping on signal {}", si.ssi_signo);
+            stopping = true;
         }
-        const TimePoint now = clock.now();
-        next_tick += config.tick;
-        if (next_tick <= now) next_tick = now + config.tick;  // we fell behind: do not burst
+        if (stopping) break;
 
-        // --- resolve paths whose device was missing ---
-        std::vector<dev_t> wanted;
-        for (auto& w : watched) {
-            resolve(w, now, clock);
-            if (w.dev) wanted.push_back(*w.dev);
-        }
-        if (wanted != devices) {
-            devices = wanted;
-            kernel->set_devices(devices);
-        }
+        // --- commands from the bus (and results of RequestFence) ---
+        auto commands = control_->take();
+        for (auto& c : commands) handle(c, clock_.now());
+        if (!commands.empty()) publish(clock_.now());
 
-        // --- sample ---
-        const auto evidence = kernel->collect(now);
-        std::map<std::string, Sample> samples;
-        for (auto& w : watched) {
-            Sample s;
-            s.at = now;
-            if (w.dev) {
-                if (const auto it = evidence.find(*w.dev); it != evidence.end())
-                    s.kernel = it->second;
-            }
-            if (w.prober) {
-                s.heartbeat = w.prober->snapshot();
-                if (probe_cannot_run(s.heartbeat)) {
-                    // Not the storage's answer: the probe is not allowed to open the device.
-                    spdlog::error("Heartbeat on '{}' cannot run ({}): kernel evidence only",
-                                  w.config.name, s.heartbeat.last_error);
-                    w.prober->stop();
-                    w.prober.reset();
-                    s.heartbeat = HeartbeatEvidence{};
-                }
-            }
-            samples.emplace(w.config.name, std::move(s));
-        }
-
-        // --- decide and act ---
-        engine.tick(now, samples);
+        // --- tick ---
+        const TimePoint now = clock_.now();
+        if (now < next_tick) continue;
+        next_tick += config_.tick;
+        if (next_tick <= now) next_tick = now + config_.tick;  // we fell behind: do not burst
+        sample_and_tick(now);
+        publish(now);
         sd_notify(0, "WATCHDOG=1");
-        if (options.run_for && now - start >= *options.run_for) break;
+        if (options_.run_for && now - start >= *options_.run_for) break;
     }
     sd_notify(0, "STOPPING=1");
-    for (auto& w : watched)
+    if (connection_) connection_->leaveEventLoop();
+    control_->shutdown();  // answers pending reloads while the connection still exists
+    engine_.reset();
+    executor_.reset();  // joins the executors' workers; late results are dropped
+    service_.reset();
+    connection_.reset();
+    for (auto& w : watched_)
         if (w.prober) w.prober->stop();
-    if (event_log) std::fclose(event_log);
     return 0;
+}
+
+void Daemon::sample_and_tick(TimePoint now) {
+    // --- resolve paths whose device was missing ---
+    std::vector<dev_t> wanted;
+    for (auto& w : watched_) {
+        resolve(w, now, clock_);
+        if (w.dev) wanted.push_back(*w.dev);
+    }
+    if (wanted != devices_) {
+        devices_ = wanted;
+        kernel_->set_devices(devices_);
+    }
+
+    // --- sample ---
+    const auto evidence = kernel_->collect(now);
+    std::map<std::string, Sample> samples;
+    for (auto& w : watched_) {
+        Sample s;
+        s.at = now;
+        if (w.dev) {
+            if (const auto it = evidence.find(*w.dev); it != evidence.end()) s.kernel = it->second;
+        }
+        if (w.prober) {
+            s.heartbeat = w.prober->snapshot();
+            if (probe_cannot_run(s.heartbeat)) {
+                // Not the storage's answer: the probe is not allowed to open the device.
+                spdlog::error("Heartbeat on '{}' cannot run ({}): kernel evidence only",
+                              w.config.name, s.heartbeat.last_error);
+                w.prober->stop();
+                w.prober.reset();
+                s.heartbeat = HeartbeatEvidence{};
+            }
+        }
+        samples.emplace(w.config.name, std::move(s));
+    }
+
+    // --- decide and act ---
+    engine_->tick(now, samples);
+}
+
+void Daemon::publish(TimePoint now) {
+    const EffectiveMode mode = engine_->mode().effective();
+    std::vector<PathStatus> statuses;
+    std::map<std::string, PathSnapshot> snapshots;
+    const auto& monitors = engine_->monitors();
+    for (std::size_t i = 0; i < monitors.size(); ++i) {
+        const PathMonitor& m = *monitors[i];
+        const Assessment& a = m.assessment();
+        const EscalationEngine& esc = m.escalation();
+        PathSnapshot snap;
+        snap.config = m.config();
+        snap.assessment = a;
+        snap.window_ticks = m.window().size();
+        if (!m.window().empty()) snap.latest = m.window().latest();
+        snap.window_latency = m.window().latency_over(snap.window_ticks);
+        snap.window_completed = m.window().completed_over(snap.window_ticks);
+        snap.window_errors = m.window().errors_over(snap.window_ticks);
+        snap.escalating = esc.active();
+        snap.escalation_step = esc.active() ? esc.current_step() : 0;
+        snap.next_step_at = esc.next_step_at();
+        snap.taken_at = now;
+        if (i < watched_.size() && watched_[i].dev) snap.device = format_dev(*watched_[i].dev);
+
+        PathStatus& st = snap.status;
+        st.name = m.config().name;
+        st.kind = to_string(m.config().kind);
+        st.target = m.config().target;
+        st.verdict = to_string(a.verdict);
+        st.reason = m.window().empty() ? "no evidence yet (first tick pending)" : a.reason;
+        st.latency_p50_usec = std::uint64_t(a.p50.count());
+        st.latency_p99_usec = std::uint64_t(a.p99.count());
+        st.in_flight = a.in_flight;
+        const auto& k = snap.latest.kernel;
+        st.oldest_age_usec = std::uint64_t(
+            (k.oldest_in_flight_age ? *k.oldest_in_flight_age : a.kernel_stall).count());
+        const auto& hb = snap.latest.heartbeat;
+        st.heartbeat_age_usec = std::uint64_t(
+            (hb.last_success ? std::max(Duration{0}, snap.latest.at - *hb.last_success)
+                             : a.heartbeat_gap)
+                .count());
+        st.errors = a.errors;
+        st.escalation_step = snap.escalation_step;
+        // The next ladder step while escalating, else when DEAD follows if nothing completes.
+        const std::optional<TimePoint> fence_by = esc.active() ? snap.next_step_at : a.dead_at;
+        st.fence_by_usec = fence_by ? realtime_ms_usec(*fence_by) : 0;
+        statuses.push_back(st);
+        snapshots.emplace(st.name, std::move(snap));
+    }
+    control_->publish(std::move(snapshots), mode);
+    if (!service_) return;
+    try {
+        service_->update(statuses);
+        service_->set_manager({mode_text(mode), mode.maintenance_until
+                                                    ? realtime_ms_usec(*mode.maintenance_until)
+                                                    : 0});
+    } catch (const std::exception& e) {
+        spdlog::warn("Failed to publish the status on the bus: {}, ignoring", e.what());
+    }
+}
+
+void Daemon::handle(Command& command, TimePoint now) {
+    std::visit([&](auto& c) { handle(c, now); }, command);
+}
+
+void Daemon::handle(SetModeCommand& c, TimePoint now) {
+    const ModeRequest& r = c.request;
+    const std::string reason = with_caller(r.reason, c.caller);
+    if (r.mode == "maintenance") {
+        engine_->maintenance(
+            r.maintenance_for > Duration{0} ? r.maintenance_for : kDefaultMaintenance, reason, now);
+    } else if (const auto m = mode_from_string(r.mode)) {
+        engine_->set_mode(*m, reason, now);
+    } else {
+        spdlog::error("Ignoring unknown mode '{}' from the bus", r.mode);  // the service checks
+    }
+}
+
+Event Daemon::host_step_event(EventType type, const ActionRequest& r, TimePoint now,
+                              std::string message, const std::string& detail) const {
+    const bool real_fence = !r.dry_run && r.action != Action::kLogOnly;
+    int priority = type == EventType::kStepFailed ? 3 : 5;
+    if (type == EventType::kStepStarted) priority = real_fence ? 2 : 4;
+    Event e{type, now, priority, "", std::move(message), {}};
+    e.fields.emplace_back("STEP", "0");
+    e.fields.emplace_back("ACTION", std::string(to_string(r.action)));
+    e.fields.emplace_back("DRY_RUN", r.dry_run ? "1" : "0");
+    e.fields.emplace_back("DETAIL", detail);
+    e.fields.emplace_back("ID", std::to_string(r.id));
+    return e;
+}
+
+void Daemon::handle(FenceCommand& c, TimePoint now) {
+    ActionRequest r = c.request;
+    // The mode at the time it runs: anything but armed only describes the action.
+    r.dry_run = engine_->mode().effective().mode != Mode::kArmed;
+    const std::string prefix = r.dry_run ? "dry-run: " : "";
+    sink_.emit(host_step_event(EventType::kStepStarted, r, now,
+                               fmt::format("{}requested {} started: {}", prefix,
+                                           to_string(r.action), with_caller(r.reason, c.caller)),
+                               with_caller(r.reason, c.caller)));
+    host_requests_[r.id] = r;
+    DaemonControl* control = control_.get();
+    executor_->execute(r, [control](ActionResult result) {
+        control->post(FenceResultCommand{std::move(result)});
+    });
+}
+
+void Daemon::handle(FenceResultCommand& c, TimePoint now) {
+    const auto it = host_requests_.find(c.result.id);
+    if (it == host_requests_.end()) return;
+    const ActionRequest r = it->second;
+    host_requests_.erase(it);
+    const bool ok = c.result.ok;
+    sink_.emit(host_step_event(
+        ok ? EventType::kStepSucceeded : EventType::kStepFailed, r, now,
+        fmt::format("{}requested {} {}: {}", r.dry_run ? "dry-run: " : "", to_string(r.action),
+                    ok ? "succeeded" : "FAILED", c.result.detail),
+        c.result.detail));
+}
+
+void Daemon::handle(ReloadCommand& c, TimePoint) {
+    if (recorder_) {
+        c.done(
+            "Reload is not possible while recording (--record): the recording's header fixes "
+            "the paths; restart iohealthd to record the new configuration");
+        return;
+    }
+    const DaemonConfig& next = c.config;
+    if (next.tick != config_.tick || next.sysrq_path != config_.sysrq_path ||
+        next.mode != config_.mode)
+        spdlog::warn(
+            "Reload: [daemon] tick, sysrq_trigger and mode take effect at the next start "
+            "(the running mode is changed with iohealthctl mode), ignoring");
+    DaemonConfig applied = next;
+    applied.tick = config_.tick;
+    applied.sysrq_path = config_.sysrq_path;
+    applied.mode = config_.mode;
+    set_paths(applied);
+    config_ = std::move(applied);
+    control_->set_config(config_);
+    spdlog::info("Reloaded the configuration: {} path(s)", watched_.size());
+    c.done("");
+}
+
+}  // namespace
+
+ConfigResult load_daemon_config(const std::string& path, bool explicit_path) {
+    if (!explicit_path && !std::filesystem::exists(path)) return load_config_text("", "<defaults>");
+    return load_config(path);
+}
+
+int run_daemon(const DaemonConfig& config, const DaemonOptions& options) {
+    return Daemon(config, options).run();
 }
 
 }  // namespace iohealth

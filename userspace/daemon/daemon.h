@@ -17,9 +17,18 @@ struct DaemonOptions {
     std::string event_log;            // --event-log FILE: format_event() lines
     bool print_events = false;        // events on stdout too (--foreground)
     std::string sysrq_path;           // overrides [daemon] sysrq_trigger (tests)
+    bool no_bus = false;              // --no-bus: publish nothing on D-Bus
+    std::string bus_address;          // --bus-address: the "system bus" (tests, private buses)
+    std::string config_path;          // what Reload and SIGHUP read again
+    bool config_explicit = false;     // -c given: a missing file is an error, not the defaults
 };
 
-// Runs until SIGINT/SIGTERM (or run_for). Returns the process exit code.
+// The configuration file, or the built-in defaults (dry-run, this machine's disks) when no
+// file was named and the default one does not exist.
+ConfigResult load_daemon_config(const std::string& path, bool explicit_path);
+
+// Runs until SIGINT/SIGTERM (or run_for); SIGHUP reloads the configuration. Returns the
+// process exit code.
 int run_daemon(const DaemonConfig& config, const DaemonOptions& options);
 
 }  // namespace iohealth

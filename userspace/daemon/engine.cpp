@@ -1,5 +1,9 @@
 #include "daemon/engine.h"
 
+#include <algorithm>
+
+#include "record/json.h"
+
 namespace iohealth {
 
 Engine::Engine(const std::vector<PathConfig>& paths, Mode mode, EventSink& sink, Executor& executor,
@@ -47,6 +51,19 @@ void Engine::drain_results(TimePoint now) {
 void Engine::apply_result(const ActionResult& r, TimePoint now) {
     if (recorder_) recorder_->result(r, now);
     if (PathMonitor* m = find(r.path)) publish(m->on_result(r, now));
+}
+
+void Engine::reconfigure(const std::vector<PathConfig>& paths) {
+    std::vector<std::unique_ptr<PathMonitor>> next;
+    for (const auto& p : paths) {
+        auto kept = std::find_if(monitors_.begin(), monitors_.end(), [&](const auto& m) {
+            // The JSON form covers every setting, so equal JSON means an equal path.
+            return m && m->config().name == p.name && to_json(m->config()) == to_json(p);
+        });
+        next.push_back(kept != monitors_.end() ? std::move(*kept)
+                                               : std::make_unique<PathMonitor>(p));
+    }
+    monitors_ = std::move(next);
 }
 
 void Engine::set_mode(Mode mode, const std::string& reason, TimePoint now) {

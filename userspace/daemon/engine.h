@@ -31,6 +31,11 @@ class Engine {
     // A result read from a recording (replay).
     void apply_result(const ActionResult& r, TimePoint now);
 
+    // A reloaded configuration: a path whose name and settings are unchanged keeps its
+    // monitor (evidence window, verdict, a ladder under way); any other path starts afresh;
+    // paths no longer configured are dropped (their late action results are ignored).
+    void reconfigure(const std::vector<PathConfig>& paths);
+
     void set_mode(Mode mode, const std::string& reason, TimePoint now);
     void maintenance(Duration length, const std::string& reason, TimePoint now);
 

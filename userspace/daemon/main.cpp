@@ -2,7 +2,6 @@
 #include <unistd.h>
 
 #include <cstdio>
-#include <filesystem>
 
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
@@ -14,16 +13,7 @@
 #include "journal/event_sink.h"
 
 namespace {
-
 constexpr const char* kDefaultConfig = "/etc/iohealth/iohealthd.conf";
-
-iohealth::ConfigResult load(const std::string& path, bool explicit_path) {
-    // Without a config file the built-in defaults apply (dry-run, this machine's disks).
-    if (!explicit_path && !std::filesystem::exists(path))
-        return iohealth::load_config_text("", "<defaults>");
-    return iohealth::load_config(path);
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -52,6 +42,9 @@ int main(int argc, char** argv) {
     app.add_option("--event-log", opt.event_log, "append one line per event to FILE");
     app.add_flag("--foreground", opt.print_events, "print events on stdout as well");
     app.add_option("--sysrq-trigger", opt.sysrq_path, "write the reboot to FILE (tests)");
+    app.add_flag("--no-bus", opt.no_bus, "do not publish the D-Bus API (no iohealthctl)");
+    app.add_option("--bus-address", opt.bus_address,
+                   "use ADDR as the system bus for the API and the fence calls (tests)");
     app.add_option("--log-level", log_level, "diagnostics level")
         ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
     CLI11_PARSE(app, argc, argv);
@@ -69,7 +62,9 @@ int main(int argc, char** argv) {
         return 0;
     }
 
-    const auto result = load(config_path, config_opt->count() > 0);
+    opt.config_path = config_path;
+    opt.config_explicit = config_opt->count() > 0;
+    const auto result = iohealth::load_daemon_config(config_path, opt.config_explicit);
     for (const auto& w : result.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
     if (!result.config) {
         for (const auto& e : result.errors)

@@ -1,0 +1,88 @@
+#include "daemon/explain.h"
+
+#include <time.h>
+
+#include "record/json.h"
+
+namespace iohealth {
+namespace {
+using nlohmann::json;
+
+std::int64_t clock_usec(clockid_t id) {
+    timespec ts{};
+    ::clock_gettime(id, &ts);
+    return std::int64_t(ts.tv_sec) * 1'000'000 + ts.tv_nsec / 1000;
+}
+
+json usec_or_null(const std::optional<Duration>& d) {
+    return d ? json(d->count()) : json(nullptr);
+}
+
+}  // namespace
+
+std::uint64_t realtime_usec(TimePoint monotonic) {
+    const std::int64_t t =
+        clock_usec(CLOCK_REALTIME) + (to_usec(monotonic) - clock_usec(CLOCK_MONOTONIC));
+    return t > 0 ? std::uint64_t(t) : 0;
+}
+
+json explain_json(const PathSnapshot& s) {
+    const Assessment& a = s.assessment;
+    const auto in = [&](const std::optional<TimePoint>& t) {
+        return t ? std::optional<Duration>(*t - s.taken_at) : std::nullopt;
+    };
+    json slots = json::array();
+    for (auto n : s.window_latency.slots()) slots.push_back(n);
+    const auto& t = s.config.policy.timings;
+    return {
+        {"path", s.status.name},
+        {"kind", s.status.kind},
+        {"target", s.status.target},
+        {"device", s.device.empty() ? json(nullptr) : json(s.device)},
+        {"verdict", s.status.verdict},
+        {"reason", a.reason},
+        {"verdict_for_usec", (a.at - a.since).count()},
+        {"assessment",
+         {{"completed", a.completed},
+          {"errors", a.errors},
+          {"p50_usec", a.p50.count()},
+          {"p99_usec", a.p99.count()},
+          {"max_latency_usec", a.max_latency.count()},
+          {"in_flight", a.in_flight},
+          {"kernel_stall_usec", a.kernel_stall.count()},
+          {"heartbeat_stall_usec", a.heartbeat_stall.count()},
+          {"heartbeat_gap_usec", a.heartbeat_gap.count()},
+          {"stall_threshold_usec", a.stall_threshold.count()},
+          {"kernel_witness", a.kernel_witness},
+          {"heartbeat_witness", a.heartbeat_witness},
+          {"proof_of_life", a.proof_of_life},
+          {"resync_advancing", a.resync_advancing},
+          {"dead_in_usec", usec_or_null(in(a.dead_at))}}},
+        {"window",
+         {{"ticks", s.window_ticks},
+          {"completed", s.window_completed},
+          {"errors", s.window_errors},
+          {"p50_usec", s.window_latency.percentile(0.5).count()},
+          {"p99_usec", s.window_latency.percentile(0.99).count()},
+          {"latency_slots", slots},
+          {"latest", to_json(s.latest)}}},
+        {"escalation",
+         {{"active", s.escalating},
+          {"step", s.escalation_step},
+          {"next_step_in_usec", usec_or_null(in(s.next_step_at))},
+          {"fence_by_usec", s.status.fence_by_usec}}},
+        {"timings_usec",
+         {{"tick", t.tick.count()},
+          {"io_timeout", t.io_timeout.count()},
+          {"slow_io", t.slow_io.count()},
+          {"stall_after", t.stall_after.count()},
+          {"warn_after", t.warn_after.count()},
+          {"dead_after", t.dead_after.count()},
+          {"step_hold", t.step_hold.count()},
+          {"graceful_deadline", t.graceful_deadline.count()},
+          {"recover_after", t.recover_after.count()}}},
+        {"config", to_json(s.config)},
+    };
+}
+
+}  // namespace iohealth

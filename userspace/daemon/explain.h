@@ -1,0 +1,19 @@
+#pragma once
+// `iohealthctl explain`: a path's verdict with the numbers behind it, as one JSON document
+// (the D-Bus Explain method). Built on the bus thread from the loop's last snapshot.
+#include <cstdint>
+
+#include <nlohmann/json.hpp>
+
+#include "core/time.h"
+#include "daemon/control.h"
+
+namespace iohealth {
+
+// A CLOCK_MONOTONIC time as CLOCK_REALTIME microseconds since the epoch (what the bus
+// publishes), through the offset between the two clocks now; 0 for times before the epoch.
+std::uint64_t realtime_usec(TimePoint monotonic);
+
+nlohmann::json explain_json(const PathSnapshot& s);
+
+}  // namespace iohealth
