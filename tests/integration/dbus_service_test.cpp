@@ -15,7 +15,7 @@
 #include "dbus/errors.h"
 #include "dbus/iohealth_proxy.h"
 #include "dbus/service.h"
-#include "dbus_test_bus.h"
+#include "system_bus.h"
 
 namespace iohealth {
 namespace {
@@ -23,48 +23,7 @@ namespace {
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 using testing::PrivateBus;
-
-// Everything busctl/dbus_call.py print, with stderr.
-std::string run_command(const std::string& command) {
-    std::string out;
-    FILE* p = popen((command + " 2>&1").c_str(), "r");
-    if (!p) return "popen failed";
-    char buf[512];
-    while (fgets(buf, sizeof buf, p)) out += buf;
-    pclose(p);
-    return out;
-}
-
-// The system bus's default policy (Debian's /usr/share/dbus-1/system.conf, minus activation),
-// listening in `dir`, with only our policy file included.
-std::string system_like_config(const fs::path& dir) {
-    return R"(<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>system</type>
-  <listen>unix:path=)" +
-           (dir / "system_bus_socket").string() + R"(</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow user="*"/>
-    <deny own="*"/>
-    <deny send_type="method_call"/>
-    <allow send_type="signal"/>
-    <allow send_requested_reply="true" send_type="method_return"/>
-    <allow send_requested_reply="true" send_type="error"/>
-    <allow receive_type="method_call"/>
-    <allow receive_type="method_return"/>
-    <allow receive_type="error"/>
-    <allow receive_type="signal"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
-    <allow send_destination="org.freedesktop.DBus"
-           send_interface="org.freedesktop.DBus.Introspectable"/>
-  </policy>
-  <includedir>)" +
-           (dir / "system.d").string() + R"(</includedir>
-</busconfig>
-)";
-}
+using testing::run_command;
 
 class FakeHandler final : public ControlHandler {
   public:
@@ -240,18 +199,7 @@ class DbusServiceTest : public ::testing::Test {
   protected:
     static void SetUpTestSuite() {
         if (geteuid() != 0) return;  // each test skips (SetUp): only root may own the name
-        char tmpl[] = "/tmp/iohealth-sysbus-XXXXXX";
-        dir_ = new fs::path(mkdtemp(tmpl));
-        fs::permissions(*dir_, fs::perms::owner_all | fs::perms::group_read |
-                                   fs::perms::group_exec | fs::perms::others_read |
-                                   fs::perms::others_exec);
-        fs::create_directory(*dir_ / "system.d");
-        fs::copy_file(fs::path(IOHEALTH_SOURCE_DIR) / "dbus/org.iohealth.IoHealth1.conf",
-                      *dir_ / "system.d/org.iohealth.IoHealth1.conf");
-        fs::copy_file(fs::path(IOHEALTH_SOURCE_DIR) / "tests/integration/dbus_call.py",
-                      *dir_ / "dbus_call.py");
-        std::ofstream(*dir_ / "bus.conf") << system_like_config(*dir_);
-        bus_ = new PrivateBus((*dir_ / "bus.conf").string());
+        bus_ = new testing::SystemLikeBus;
         if (!bus_->ok()) return;
         // The daemon's own code path: createSystemBusConnection() honours this variable.
         setenv("DBUS_SYSTEM_BUS_ADDRESS", bus_->address().c_str(), 1);
@@ -267,8 +215,6 @@ class DbusServiceTest : public ::testing::Test {
         delete service_connection_;
         delete handler_;
         delete bus_;
-        if (dir_) fs::remove_all(*dir_);
-        delete dir_;
     }
     void SetUp() override {
         if (geteuid() != 0)
@@ -293,7 +239,8 @@ class DbusServiceTest : public ::testing::Test {
     std::string call_as_nobody(const std::string& args) {
         return run_command("setpriv --reuid=nobody --regid=nogroup --clear-groups " +
                            std::string(testing::kDebianPython) + " " +
-                           (*dir_ / "dbus_call.py").string() + " " + bus_->address() + " " + args);
+                           (bus_->dir() / "dbus_call.py").string() + " " + bus_->address() + " " +
+                           args);
     }
     std::string error_name_of(const std::function<void()>& call) {
         try {
@@ -304,8 +251,7 @@ class DbusServiceTest : public ::testing::Test {
         return "no error";
     }
 
-    static inline fs::path* dir_ = nullptr;
-    static inline PrivateBus* bus_ = nullptr;
+    static inline testing::SystemLikeBus* bus_ = nullptr;
     static inline FakeHandler* handler_ = nullptr;
     static inline sdbus::IConnection* service_connection_ = nullptr;
     static inline BusService* service_ = nullptr;
