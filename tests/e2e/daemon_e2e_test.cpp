@@ -1,0 +1,527 @@
+// End-to-end acceptance (issue 3): the real iohealthd binary, in dry-run, watching one loop
+// device whose backing file lives on faultfs, so the test decides when its I/O is slow, hung
+// or failing. Each test asserts the verdict timeline and the dry-run action log that the
+// daemon wrote to --event-log, polling that file with a deadline (never a fixed sleep for a
+// verdict). Every timeline is printed at the end of its test, relative to the fault.
+//
+// Short policy of the fault scenarios (tick 200ms, io_timeout 2s; derived: probe 400ms,
+// slow_io 40ms, stall_after 1s, warn_after 4s, dead_after 5s, step_hold 2s, recover_after 1s;
+// graceful_deadline set to 3s so the whole ladder runs in 9 s):
+//   DEAD after 5 s without a completion, the ladder log-only +2s restart-agent +2s
+//   graceful-reboot +3s reboot +2s exhausted.
+// Contention policy (tick 200ms, io_timeout 8s): stall_after 4s > the 3 s worst delay,
+// dead_after 20s, recover_after 4s.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "e2e/daemon_process.h"
+#include "e2e/direct_io_load.h"
+#include "e2e/event_log.h"
+#include "harness/faultfs_fixture.h"
+#include "integration/temp_dir.h"
+
+namespace iohealth {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::DaemonProcess;
+using testing::DirectIoLoad;
+using testing::EventLog;
+using testing::FaultFsFixture;
+using testing::LoggedEvent;
+using testing::monotonic_seconds;
+using testing::TempDir;
+using testing::type_is;
+using testing::verdict_is;
+
+constexpr double kTick = 0.2;
+// Scheduling slack on top of one tick: the daemon and the test share 2 cores with the FUSE
+// server and the load, and event timestamps have millisecond precision.
+constexpr double kSlack = 0.15;
+// Event timestamps are printed rounded to the millisecond.
+constexpr double kRounding = 0.001;
+
+constexpr const char* kShortPolicy =
+    "io_timeout = 2s\n"
+    "graceful_deadline = 3s\n"
+    "ladder = log-only, restart-agent, graceful-reboot, reboot\n";
+constexpr double kDeadAfter = 5.0;
+constexpr double kWarnAfter = 4.0;
+constexpr double kStepHold = 2.0;
+constexpr double kGracefulDeadline = 3.0;
+constexpr double kRecoverAfter = 1.0;
+
+constexpr const char* kContentionPolicy = "io_timeout = 8s\n";
+constexpr double kContentionRecoverAfter = 4.0;
+constexpr double kContentionDeadAfter = 20.0;
+
+struct Scenario {
+    std::string policy = kShortPolicy;  // the [policy] section
+    std::string extra_sections;         // more [path] sections after [path test]
+    bool loop_direct_io = false;
+    bool no_bpf = false;
+
+    Scenario& with_policy(std::string p) {
+        policy = std::move(p);
+        return *this;
+    }
+    Scenario& also(const std::string& lines) {
+        policy += lines;
+        return *this;
+    }
+    Scenario& with_sections(std::string s) {
+        extra_sections = std::move(s);
+        return *this;
+    }
+    Scenario& direct_io() {
+        loop_direct_io = true;
+        return *this;
+    }
+    Scenario& without_bpf() {
+        no_bpf = true;
+        return *this;
+    }
+};
+
+class DaemonE2eTest : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        if (auto why = FaultFsFixture::unavailable_reason()) GTEST_SKIP() << *why;
+        dir_ = std::make_unique<TempDir>("iohealth-e2e");
+        events_ = std::make_unique<EventLog>(dir_->path() + "/events.log");
+        output_ = dir_->path() + "/daemon.out";
+        sysrq_ = dir_->path() + "/sysrq-trigger";
+        std::ofstream(sysrq_).flush();
+    }
+
+    // Kills in the only order that cannot hang: the daemon is told to stop, the storage
+    // answers again (a process in a hung read cannot exit before that), then the daemon is
+    // reaped, the load joined and the loop device and mount removed.
+    void TearDown() override {
+        if (!dir_) return;
+        if (daemon_) ::kill(daemon_->pid(), SIGTERM);
+        if (fs_) {
+            try {
+                fs_->heal();
+            } catch (const std::exception& e) {
+                ADD_FAILURE() << "heal during teardown: " << e.what();
+            }
+        }
+        if (daemon_) {
+            const auto status = daemon_->stop();
+            EXPECT_TRUE(status && WIFEXITED(*status) && WEXITSTATUS(*status) == 0)
+                << "iohealthd did not exit cleanly on SIGTERM (status "
+                << (status ? std::to_string(*status) : "none") << ")";
+            daemon_.reset();
+        }
+        load_.reset();
+        EXPECT_EQ(testing::read_text(sysrq_), "") << "dry-run wrote to the sysrq trigger";
+        print_timeline();
+        fs_.reset();
+    }
+
+    // Fresh faultfs + loop device, the config, the daemon; returns once the daemon watches
+    // the device and its heartbeat has reached the storage.
+    void start(const Scenario& setup) {
+        fs_ = std::make_unique<FaultFsFixture>(
+            FaultFsFixture::Options{.loop_direct_io = setup.loop_direct_io});
+        const std::string config = dir_->path() + "/iohealthd.conf";
+        std::ofstream(config) << "[daemon]\nmode = dry-run\ntick = 200ms\ndiscover = no\n\n"
+                              << "[policy]\n"
+                              << setup.policy << "\n[path test]\ndevice = " << fs_->device() << "\n"
+                              << setup.extra_sections;
+        std::vector<std::string> args = {"--config", config, "--mode", "dry-run", "--no-bus",
+                                         "--event-log", events_->path(), "--sysrq-trigger", sysrq_,
+                                         // A backstop: an orphan never outlives the suite.
+                                         "--duration", "300"};
+        if (setup.no_bpf) args.push_back("--no-bpf");
+        daemon_ = std::make_unique<DaemonProcess>(IOHEALTHD, args, output_);
+        ASSERT_TRUE(testing::wait_for_text(output_, "Path 'test'", monotonic_seconds() + 15))
+            << "iohealthd did not resolve the loop device:\n"
+            << testing::read_text(output_);
+        const auto served = fs_->served();
+        ASSERT_TRUE(eventually([&] { return fs_->served() >= served + 2; }, 10))
+            << "no heartbeat reached faultfs";
+    }
+
+    void start_load(int threads = 1) {
+        load_ = std::make_unique<DirectIoLoad>(fs_->device(),
+                                               DirectIoLoad::Options{.threads = threads});
+        ASSERT_TRUE(eventually([&] { return load_->succeeded() >= 50; }, 10))
+            << "the load made no progress";
+    }
+
+    // Applies a fault; returns the monotonic time it took effect (the first one is t0 of
+    // the printed timeline).
+    double fault(const std::string& what) {
+        if (what == "hang") fs_->hang();
+        if (what == "release") fs_->release();
+        if (what == "eio") fs_->fail_eio();
+        if (what == "heal") fs_->heal();
+        const double at = monotonic_seconds();
+        if (t0_ == 0) t0_ = at;
+        return at;
+    }
+    double delay(int min_ms, int max_ms) {
+        fs_->delay(std::chrono::milliseconds(min_ms), std::chrono::milliseconds(max_ms));
+        const double at = monotonic_seconds();
+        if (t0_ == 0) t0_ = at;
+        return at;
+    }
+
+    template <typename Pred>
+    static bool eventually(Pred pred, double seconds) {
+        const double end = monotonic_seconds() + seconds;
+        while (!pred()) {
+            if (monotonic_seconds() > end) return false;
+            std::this_thread::sleep_for(10ms);
+        }
+        return true;
+    }
+
+    // The verdicts entered (verdict-changed lines) of path `path`, in order.
+    std::vector<std::string> verdicts(const std::string& path = "test") const {
+        std::vector<std::string> out;
+        for (const auto& e : events_->read())
+            if (e.path == path && !e.verdict().empty()) out.push_back(e.verdict());
+        return out;
+    }
+    std::vector<LoggedEvent> of_type(const std::string& type) const {
+        std::vector<LoggedEvent> out;
+        for (const auto& e : events_->read())
+            if (e.type == type) out.push_back(e);
+        return out;
+    }
+    // Watches a phase of `seconds` for events that must not happen; the first one seen.
+    std::optional<LoggedEvent> forbidden_during(double seconds,
+                                                const std::vector<std::string>& verdicts,
+                                                const std::vector<std::string>& types) const {
+        return events_->wait_for(
+            [&](const LoggedEvent& e) {
+                return std::count(verdicts.begin(), verdicts.end(), e.verdict()) > 0 ||
+                       std::count(types.begin(), types.end(), e.type) > 0;
+            },
+            monotonic_seconds() + seconds);
+    }
+
+    // No verdict changed before the first fault: the daemon started on healthy storage.
+    void expect_quiet_before_fault() const {
+        for (const auto& e : events_->read()) {
+            if (!e.verdict().empty()) {
+                EXPECT_GE(e.at, t0_ - kRounding) << "before the fault: " << e.line;
+            }
+        }
+    }
+
+    void print_timeline() const {
+        const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+        std::printf("--- %s: event log (t0 = first fault) ---\n", info->name());
+        for (const auto& e : events_->read())
+            std::printf("  %+8.3f  %s\n", t0_ > 0 ? e.at - t0_ : 0.0, e.line.c_str());
+        if (HasFailure())
+            std::printf("--- iohealthd output ---\n%s\n", testing::read_text(output_).c_str());
+        std::fflush(stdout);
+    }
+
+    std::unique_ptr<TempDir> dir_;
+    std::unique_ptr<EventLog> events_;
+    std::string output_, sysrq_;
+    std::unique_ptr<FaultFsFixture> fs_;
+    std::unique_ptr<DirectIoLoad> load_;
+    std::unique_ptr<DaemonProcess> daemon_;
+    double t0_ = 0;
+};
+
+std::string joined(const std::vector<std::string>& v) {
+    std::string s;
+    for (const auto& x : v) s += (s.empty() ? "" : " ") + x;
+    return s;
+}
+
+// A hang with a steady load: STALLED, then DEAD no earlier than dead_after after the last
+// completion and at most one tick later. Returns the DEAD event.
+std::optional<LoggedEvent> expect_dead_on_time(const EventLog& events, double hang_at,
+                                               double last_completion, double max_late) {
+    const auto stalled = events.wait_for(verdict_is("STALLED", hang_at), hang_at + 3);
+    EXPECT_TRUE(stalled) << "no STALLED within 3 s of the hang";
+    const auto dead = events.wait_for(verdict_is("DEAD", hang_at), hang_at + kDeadAfter + 3);
+    EXPECT_TRUE(dead) << "no DEAD within dead_after + 3 s of the hang";
+    if (!stalled || !dead) return dead;
+    EXPECT_LT(stalled->at, dead->at);
+    // Never early: every completion happened before the hang took effect.
+    EXPECT_GE(dead->at - hang_at, kDeadAfter - kRounding);
+    EXPECT_LE(dead->at - last_completion, kDeadAfter + max_late)
+        << "DEAD " << dead->at - last_completion << " s after the last completion";
+    std::printf(
+        "measured: STALLED %.3f s and DEAD %.3f s after the last completion "
+        "(dead_after %.1f s, tick %.1f s)\n",
+        stalled->at - last_completion, dead->at - last_completion, kDeadAfter, kTick);
+    return dead;
+}
+
+// --- 1. contention: slow but completing I/O is CONTENDED, never STALLED or DEAD ---
+
+// Loop direct I/O, so each request's latency is its own delay (no queue behind another
+// request in the loop worker). The delay ramps up to 0.5-3 s: the adaptive stall threshold
+// is 2 x the recent worst latency, so a jump from sub-millisecond I/O straight to seconds is,
+// for its first 2 ticks, indistinguishable from a hang (AbruptContentionNeverFences covers that).
+TEST_F(DaemonE2eTest, ContentionIsContendedNeverStalledOrDead) {
+    start(Scenario().with_policy(kContentionPolicy).direct_io());
+    start_load(4);
+    const std::vector<std::string> never_verdicts = {"STALLED", "DEAD", "RECOVERING"};
+    const std::vector<std::string> never_types = {"fence-imminent", "escalation-started",
+                                                  "step-started"};
+    struct Stage {
+        int min_ms, max_ms;
+        double seconds;
+    };
+    for (const Stage s : {Stage{50, 200, 4}, Stage{200, 450, 4}, Stage{400, 950, 4},
+                          Stage{500, 2000, 4}, Stage{500, 3000, 24}}) {
+        delay(s.min_ms, s.max_ms);
+        const auto bad = forbidden_during(s.seconds, never_verdicts, never_types);
+        ASSERT_FALSE(bad) << "under " << s.min_ms << "-" << s.max_ms << " ms delays: " << bad->line;
+    }
+    ASSERT_TRUE(events_->wait_for(verdict_is("CONTENDED"), monotonic_seconds()));
+    const double healed = fault("heal");
+    const auto healthy =
+        events_->wait_for(verdict_is("HEALTHY", healed), healed + kContentionRecoverAfter + 4);
+    ASSERT_TRUE(healthy) << "not HEALTHY again after the contention";
+    EXPECT_EQ(joined(verdicts()), "CONTENDED HEALTHY");
+    expect_quiet_before_fault();
+    EXPECT_GT(load_->succeeded(), 100u);
+}
+
+// The same delays at once: the first slow requests may look like a stall for a moment, but
+// completions keep coming, so the path never gets near DEAD and nothing is fenced.
+TEST_F(DaemonE2eTest, AbruptContentionNeverFences) {
+    start(Scenario().with_policy(kContentionPolicy).direct_io());
+    start_load(4);
+    delay(500, 3000);
+    static_assert(kContentionDeadAfter < 30, "the phase must outlast dead_after");
+    const auto bad =
+        forbidden_during(30, {"DEAD"}, {"fence-imminent", "escalation-started", "step-started"});
+    ASSERT_FALSE(bad) << bad->line;
+    const auto seen = verdicts();
+    EXPECT_TRUE(std::count(seen.begin(), seen.end(), "CONTENDED") > 0) << joined(seen);
+    for (const auto& v : seen) EXPECT_NE(v, "DEGRADED");
+    std::printf("measured: verdicts under abrupt 0.5-3 s delays: %s\n", joined(seen).c_str());
+}
+
+// --- 2. hang: STALLED, DEAD at the deadline, the whole dry-run ladder ---
+
+TEST_F(DaemonE2eTest, HangIsDeadAtTheDeadlineAndClimbsTheDryRunLadder) {
+    start(Scenario());
+    start_load();
+    const double hang_at = fault("hang");
+    const auto dead = expect_dead_on_time(*events_, hang_at, load_->last_success(), kTick + kSlack);
+    ASSERT_TRUE(dead);
+
+    const auto imminent = events_->wait_for(type_is("fence-imminent"), dead->at);
+    ASSERT_TRUE(imminent) << "no fence-imminent before DEAD";
+    EXPECT_GE(imminent->at - hang_at, kWarnAfter - kRounding);
+    EXPECT_LT(imminent->at, dead->at);
+
+    // The ladder, each step after its hold, every action described and none executed.
+    const double ladder_end = dead->at + 2 * kStepHold + kGracefulDeadline + kStepHold;
+    const auto exhausted =
+        events_->wait_for(type_is("escalation-exhausted"), ladder_end + kTick + kSlack + 1);
+    ASSERT_TRUE(exhausted) << "the ladder did not run to its end";
+    const auto started = of_type("escalation-started");
+    ASSERT_EQ(started.size(), 1u);
+    EXPECT_EQ(started[0].at, dead->at);
+    EXPECT_EQ(started[0].message,
+              "dry-run: escalation-started: ladder: log-only, restart-agent, graceful-reboot, "
+              "reboot");
+    const auto steps = of_type("step-started");
+    ASSERT_EQ(steps.size(), 4u);
+    const char* names[] = {"log-only", "restart-agent", "graceful-reboot", "reboot"};
+    const double holds[] = {0, kStepHold, kStepHold, kGracefulDeadline};
+    for (std::size_t i = 0; i < 4; ++i) {
+        const std::string prefix =
+            "dry-run: step " + std::to_string(i + 1) + " " + names[i] + " started";
+        EXPECT_TRUE(steps[i].message.starts_with(prefix)) << steps[i].line;
+        const double since = steps[i].at - (i == 0 ? dead->at : steps[i - 1].at);
+        EXPECT_GE(since, holds[i] - kRounding) << steps[i].line;
+        EXPECT_LE(since, holds[i] + kTick + kSlack) << steps[i].line;
+    }
+    const auto succeeded = of_type("step-succeeded");
+    ASSERT_EQ(succeeded.size(), 4u);
+    for (const auto& e : succeeded)
+        EXPECT_NE(e.message.find("succeeded: dry-run: would"), std::string::npos) << e.line;
+    EXPECT_TRUE(of_type("step-failed").empty());
+    EXPECT_GE(exhausted->at - steps[3].at, kStepHold - kRounding);
+
+    // Still hung: the verdict stays DEAD. A hang passes through CONTENDED at most (the
+    // outstanding requests are slow before they are late).
+    const auto v = verdicts();
+    EXPECT_TRUE(joined(v) == "STALLED DEAD" || joined(v) == "CONTENDED STALLED DEAD") << joined(v);
+    expect_quiet_before_fault();
+    std::printf("measured: ladder steps at DEAD +%.3f +%.3f +%.3f +%.3f s, exhausted +%.3f s\n",
+                steps[0].at - dead->at, steps[1].at - dead->at, steps[2].at - dead->at,
+                steps[3].at - dead->at, exhausted->at - dead->at);
+}
+
+// --- 3. release after DEAD: RECOVERING, HEALTHY, the ladder averted ---
+
+TEST_F(DaemonE2eTest, ReleaseAfterDeadRecoversAndAvertsTheLadder) {
+    start(Scenario());
+    start_load();
+    const double hang_at = fault("hang");
+    const auto dead = expect_dead_on_time(*events_, hang_at, load_->last_success(), kTick + kSlack);
+    ASSERT_TRUE(dead);
+    ASSERT_TRUE(events_->wait_for(type_is("step-started"), dead->at + 1));
+    const double released = fault("release");
+
+    const auto recovering =
+        events_->wait_for(verdict_is("RECOVERING", dead->at), released + kTick + kSlack + 1);
+    ASSERT_TRUE(recovering) << "no RECOVERING after the release";
+    EXPECT_LE(recovering->at - released, kTick + kSlack);
+    const auto averted = events_->wait_for(type_is("escalation-averted"), recovering->at + 1);
+    ASSERT_TRUE(averted) << "no escalation-averted";
+    EXPECT_EQ(averted->at, recovering->at);
+    EXPECT_NE(averted->message.find("path recovered (RECOVERING) after step"), std::string::npos)
+        << averted->line;
+    const auto healthy = events_->wait_for(verdict_is("HEALTHY", recovering->at),
+                                           recovering->at + kRecoverAfter + kTick + kSlack + 1);
+    ASSERT_TRUE(healthy) << "not HEALTHY after recover_after";
+    EXPECT_GE(healthy->at - recovering->at, kRecoverAfter - kRounding);
+    EXPECT_LE(healthy->at - recovering->at, kRecoverAfter + kTick + kSlack);
+
+    for (const auto& s : of_type("step-started")) EXPECT_LT(s.at, averted->at) << s.line;
+    EXPECT_TRUE(of_type("escalation-exhausted").empty());
+    const auto v = verdicts();
+    const std::string tail = "STALLED DEAD RECOVERING HEALTHY";
+    EXPECT_TRUE(joined(v) == tail || joined(v) == "CONTENDED " + tail) << joined(v);
+    expect_quiet_before_fault();
+    std::printf("measured: RECOVERING %.3f s after the release, HEALTHY %.3f s later\n",
+                recovering->at - released, healthy->at - recovering->at);
+}
+
+// --- 4. EIO storm: errors = fence is a dead path, errors = degrade is DEGRADED only ---
+
+TEST_F(DaemonE2eTest, EioStormWithErrorsFenceIsDead) {
+    start(Scenario().also("errors = fence\n"));
+    start_load();
+    const double eio_at = fault("eio");
+    // Failing requests do not stay in flight, so the no-progress episode may start one tick
+    // after the last success (the first tick that saw only errors).
+    const auto dead =
+        expect_dead_on_time(*events_, eio_at, load_->last_success(), 2 * kTick + kSlack);
+    ASSERT_TRUE(dead);
+    ASSERT_TRUE(events_->wait_for(type_is("step-started", dead->at), dead->at + 1));
+    EXPECT_GT(load_->failed(), 0u);
+    // Before STALLED the errors may first read as DEGRADED (errors with no stall yet).
+    const auto v = verdicts();
+    const auto stalled = std::find(v.begin(), v.end(), "STALLED");
+    ASSERT_NE(stalled, v.end()) << joined(v);
+    for (auto it = v.begin(); it != stalled; ++it)
+        EXPECT_TRUE(*it == "DEGRADED" || *it == "CONTENDED") << joined(v);
+    EXPECT_EQ(std::vector<std::string>(stalled, v.end()),
+              (std::vector<std::string>{"STALLED", "DEAD"}));
+    expect_quiet_before_fault();
+}
+
+TEST_F(DaemonE2eTest, EioStormWithErrorsDegradeIsDegradedNeverDead) {
+    start(Scenario().also("errors = degrade\n"));
+    start_load();
+    const double eio_at = fault("eio");
+    const auto degraded = events_->wait_for(verdict_is("DEGRADED", eio_at), eio_at + 2);
+    ASSERT_TRUE(degraded) << "no DEGRADED within 2 s of the errors";
+    // Watch past dead_after: the storage answers (with errors), so it is never dead.
+    const auto bad = forbidden_during(eio_at + kDeadAfter + 2 - monotonic_seconds(),
+                                      {"STALLED", "DEAD", "CONTENDED"},
+                                      {"fence-imminent", "escalation-started", "step-started"});
+    ASSERT_FALSE(bad) << bad->line;
+    EXPECT_GT(load_->failed(), 100u);
+    const double healed = fault("heal");
+    ASSERT_TRUE(events_->wait_for(verdict_is("HEALTHY", healed), healed + 3));
+    EXPECT_EQ(joined(verdicts()), "DEGRADED HEALTHY");
+    expect_quiet_before_fault();
+    std::printf("measured: DEGRADED %.3f s after the first EIO\n", degraded->at - eio_at);
+}
+
+// --- 5. no BPF: the same hang verdicts from /proc/diskstats and the heartbeat ---
+
+TEST_F(DaemonE2eTest, HangWithoutBpfIsDeadFromDiskstatsAndHeartbeat) {
+    start(Scenario().without_bpf());
+    EXPECT_NE(testing::read_text(output_).find("DEGRADED MODE"), std::string::npos)
+        << "the daemon did not say it runs without BPF";
+    start_load();
+    const double hang_at = fault("hang");
+    // diskstats has no completion timestamps: the episode starts at the tick that saw the
+    // last completion, up to one tick late.
+    const auto dead =
+        expect_dead_on_time(*events_, hang_at, load_->last_success(), 2 * kTick + kSlack);
+    ASSERT_TRUE(dead);
+    ASSERT_TRUE(events_->wait_for(type_is("step-started", dead->at), dead->at + 1));
+    const auto v = verdicts();
+    EXPECT_TRUE(joined(v) == "STALLED DEAD" || joined(v) == "CONTENDED STALLED DEAD") << joined(v);
+    expect_quiet_before_fault();
+}
+
+// --- 6. a hang shorter than the deadline: a near miss, no fence ---
+
+TEST_F(DaemonE2eTest, HangReleasedBeforeTheDeadlineIsANearMiss) {
+    constexpr double kWarn = 3.0;
+    start(Scenario().also("warn_after = 3s\n"));
+    start_load();
+    const double hang_at = fault("hang");
+    // Released as soon as the daemon warns, about 2 s before dead_after.
+    const auto imminent =
+        events_->wait_for(type_is("fence-imminent", hang_at), hang_at + kWarn + 1);
+    ASSERT_TRUE(imminent) << "no fence-imminent after warn_after";
+    const double released = fault("release");
+    ASSERT_LT(released - hang_at, kDeadAfter - 0.5) << "released too late to test a near miss";
+    EXPECT_GE(imminent->at - hang_at, kWarn - kRounding);
+
+    const auto near = events_->wait_for(type_is("near-miss", hang_at), released + 2);
+    ASSERT_TRUE(near) << "no near-miss after the release";
+    double stalled_for = 0;
+    ASSERT_EQ(std::sscanf(near->message.c_str(), "near miss: no progress for %lfs of dead_after 5s",
+                          &stalled_for),
+              1)
+        << near->line;
+    EXPECT_GE(stalled_for, kWarn);
+    EXPECT_LT(stalled_for, kDeadAfter);
+    // Watch past the would-be deadline: no DEAD, nothing fenced.
+    const auto bad = forbidden_during(hang_at + kDeadAfter + 2 - monotonic_seconds(), {"DEAD"},
+                                      {"escalation-started", "step-started"});
+    ASSERT_FALSE(bad) << bad->line;
+    const auto v = verdicts();
+    const std::string tail = "STALLED RECOVERING HEALTHY";
+    EXPECT_TRUE(joined(v) == tail || joined(v) == "CONTENDED " + tail) << joined(v);
+    expect_quiet_before_fault();
+    std::printf("measured: fence-imminent %.3f s after the hang, near miss at %.3f s stalled\n",
+                imminent->at - hang_at, stalled_for);
+}
+
+// --- 7. a path whose device does not exist: an error naming it, the others watched ---
+
+TEST_F(DaemonE2eTest, MissingDeviceIsReportedAndTheOtherPathIsStillWatched) {
+    start(Scenario().with_sections("\n[path ghost]\ndevice = /dev/iohealth-e2e-missing\n"));
+    const std::string error = "Failed to resolve path 'ghost'";
+    ASSERT_TRUE(testing::wait_for_text(output_, error, monotonic_seconds() + 5))
+        << testing::read_text(output_);
+    EXPECT_NE(testing::read_text(output_).find("/dev/iohealth-e2e-missing"), std::string::npos);
+    start_load();
+    const double hang_at = fault("hang");
+    const auto dead = expect_dead_on_time(*events_, hang_at, load_->last_success(), kTick + kSlack);
+    ASSERT_TRUE(dead);
+    EXPECT_TRUE(daemon_->running());
+    for (const auto& e : events_->read()) EXPECT_NE(e.path, "ghost") << e.line;
+    // Retried every 5 s (the run is longer than that by now), reported once.
+    const std::string out = testing::read_text(output_);
+    std::size_t count = 0;
+    for (auto at = out.find(error); at != std::string::npos; at = out.find(error, at + 1)) ++count;
+    EXPECT_EQ(count, 1u) << out;
+}
+
+}  // namespace
+}  // namespace iohealth
