@@ -18,7 +18,7 @@ cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DIOHEALTH_SANITIZE=O
 cmake --build build-asan -j"$jobs"
 echo "=== tests under ASan+UBSan ==="
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-   ctest --output-on-failure --timeout 900 -L 'unit|integration')
+   ctest --output-on-failure --timeout 900 -L 'unit|integration|e2e')
 
 if [ -x tests/fuzz/run.sh ]; then
   echo "=== config fuzzer (bounded) ==="
