@@ -61,6 +61,14 @@ constexpr double kRecoverAfter = 1.0;
 constexpr const char* kContentionPolicy = "io_timeout = 8s\n";
 constexpr double kContentionRecoverAfter = 4.0;
 constexpr double kContentionDeadAfter = 20.0;
+// Delays ramp up so the adaptive stall threshold (2 x the recent worst latency, log2
+// buckets) stays above each next stage's longest gap; 24 s at 0.5-3 s at the end.
+struct ContentionStage {
+    int min_ms, max_ms;
+    double seconds;
+};
+constexpr ContentionStage kContentionRamp[] = {
+    {50, 200, 4}, {200, 450, 4}, {400, 950, 4}, {500, 2000, 4}, {500, 3000, 24}};
 
 struct Scenario {
     std::string policy = kShortPolicy;  // the [policy] section
@@ -278,12 +286,7 @@ TEST_F(DaemonE2eTest, ContentionIsContendedNeverStalledOrDead) {
     const std::vector<std::string> never_verdicts = {"STALLED", "DEAD", "RECOVERING"};
     const std::vector<std::string> never_types = {"fence-imminent", "escalation-started",
                                                   "step-started"};
-    struct Stage {
-        int min_ms, max_ms;
-        double seconds;
-    };
-    for (const Stage s : {Stage{50, 200, 4}, Stage{200, 450, 4}, Stage{400, 950, 4},
-                          Stage{500, 2000, 4}, Stage{500, 3000, 24}}) {
+    for (const ContentionStage s : kContentionRamp) {
         delay(s.min_ms, s.max_ms);
         const auto bad = forbidden_during(s.seconds, never_verdicts, never_types);
         ASSERT_FALSE(bad) << "under " << s.min_ms << "-" << s.max_ms << " ms delays: " << bad->line;
@@ -296,6 +299,24 @@ TEST_F(DaemonE2eTest, ContentionIsContendedNeverStalledOrDead) {
     EXPECT_EQ(joined(verdicts()), "CONTENDED HEALTHY");
     expect_quiet_before_fault();
     EXPECT_GT(load_->succeeded(), 100u);
+}
+
+// Buffered loop: its worker serves one request at a time, so the heartbeat waits behind the
+// load's request and its own, up to 2 x 3 s, while a completion still arrives at least every
+// 3 s. The classifier's contract (classifier.h: any proof of life ends both episodes) says
+// that is CONTENDED, but today a probe pending longer than stall_after is a STALLED witness
+// on every tick that has no completion of its own ("no completion for 1.3s ...; heartbeat
+// stuck 4.0s"). Disabled until the classifier bounds the heartbeat episode by the last
+// kernel completion; run it with --gtest_also_run_disabled_tests.
+TEST_F(DaemonE2eTest, DISABLED_ContentionWithTheHeartbeatQueuedIsNeverStalled) {
+    start(Scenario().with_policy(kContentionPolicy));
+    start_load(1);
+    for (const ContentionStage s : kContentionRamp) {
+        delay(s.min_ms, s.max_ms);
+        const auto bad = forbidden_during(s.seconds, {"STALLED", "DEAD"},
+                                          {"fence-imminent", "escalation-started", "step-started"});
+        ASSERT_FALSE(bad) << "under " << s.min_ms << "-" << s.max_ms << " ms delays: " << bad->line;
+    }
 }
 
 // The same delays at once: the first slow requests may look like a stall for a moment, but
