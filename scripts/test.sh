@@ -25,5 +25,5 @@ if [ -x tests/fuzz/run.sh ]; then
   CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=Debug \
     -DIOHEALTH_FUZZ=ON -DIOHEALTH_TESTS=ON >/dev/null
   cmake --build build-fuzz -j"$jobs" --target config_fuzz
-  tests/fuzz/run.sh build-fuzz "${IOHEALTH_FUZZ_SECONDS:-60}"
+  IOHEALTH_FUZZ_RUNS=${IOHEALTH_FUZZ_RUNS:-100000} tests/fuzz/run.sh build-fuzz "${IOHEALTH_FUZZ_SECONDS:-120}"
 fi

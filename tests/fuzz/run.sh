@@ -16,7 +16,11 @@ if [ ! -x "$fuzzer" ]; then
     exit 2
 fi
 mkdir -p "$build/fuzz/corpus" "$build/fuzz/artifacts"
+# A fixed seed and run count make CI repeatable: the same mutations every run, so a green
+# local run means a green CI run (the time limit only cuts the same sequence short).
 exec "$fuzzer" \
+    -seed="${IOHEALTH_FUZZ_SEED:-1}" \
+    -runs="${IOHEALTH_FUZZ_RUNS:--1}" \
     -max_total_time="$seconds" \
     -timeout=10 \
     -rss_limit_mb=2048 \
