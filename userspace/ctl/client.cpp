@@ -1,5 +1,9 @@
 #include "ctl/client.h"
 
+#include <systemd/sd-bus.h>
+
+#include <cstring>
+
 #include <fmt/format.h>
 
 #include "dbus/bus_names.h"
@@ -32,6 +36,18 @@ class PathProxy final
     void onPropertiesChanged(const std::string&, const std::map<std::string, sdbus::Variant>&,
                              const std::vector<std::string>&) override {}
 };
+
+// sdbus-c++ 1.2 leaks its sd_bus when connecting to an address fails; trying the address with
+// plain sd-bus first turns that failure into a clean error (and keeps LeakSanitizer quiet).
+std::string try_address(const std::string& address) {
+    sd_bus* bus = nullptr;
+    int r = sd_bus_new(&bus);
+    if (r >= 0) r = sd_bus_set_address(bus, address.c_str());
+    if (r >= 0) r = sd_bus_set_bus_client(bus, 1);
+    if (r >= 0) r = sd_bus_start(bus);
+    sd_bus_flush_close_unref(bus);
+    return r < 0 ? fmt::format("Failed to open bus ({})", std::strerror(-r)) : "";
+}
 
 bool not_running(const std::string& name) {
     return name == "org.freedesktop.DBus.Error.ServiceUnknown" ||
@@ -152,6 +168,12 @@ void ManagerProxy::onInterfacesRemoved(const sdbus::ObjectPath& object,
 
 Client::Client(const std::string& bus_address)
     : bus_(bus_address.empty() ? "the system bus" : "the bus at " + bus_address) {
+    if (!bus_address.empty()) {
+        if (const auto error = try_address(bus_address); !error.empty())
+            throw Failure(
+                kExitNotRunning,
+                fmt::format("iohealthd is not running (cannot connect to {}: {})", bus_, error));
+    }
     try {
         connection_ = bus_address.empty()
                           ? sdbus::createSystemBusConnection()

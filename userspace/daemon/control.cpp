@@ -170,7 +170,8 @@ std::string DaemonControl::explain(const std::string& path) {
 }
 
 std::vector<std::uint64_t> DaemonControl::histogram(const std::string& path) {
-    const auto& slots = snapshot(path).window_latency.slots();
+    const PathSnapshot s = snapshot(path);
+    const auto& slots = s.window_latency.slots();
     return {slots.begin(), slots.end()};
 }
 
