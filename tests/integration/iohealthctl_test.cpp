@@ -389,6 +389,15 @@ TEST_F(IoHealthCtlTest, RefusalsAndUsageErrorsHaveTheirExitCodes) {
     EXPECT_EQ(ctl("--help").status, 0);
 }
 
+TEST_F(IoHealthCtlTest, ASecondDaemonCannotTakeTheNameAndExits) {
+    const auto second = run_status(std::string(IOHEALTHD) + " -c " + config_path() +
+                                   " --no-bpf --duration 3 --bus-address " + bus_->address());
+    EXPECT_EQ(second.status, 1);
+    EXPECT_TRUE(contains(second.out + second.err, "Failed to publish org.iohealth.IoHealth1"))
+        << second.out << second.err;
+    EXPECT_EQ(ctl_json("list").size(), 1u);  // the first one serves on
+}
+
 TEST(IoHealthCtlNoDaemon, SaysPlainlyThatIohealthdIsNotRunning) {
     testing::PrivateBus bus;  // nobody owns org.iohealth.IoHealth1 here
     ASSERT_TRUE(bus.ok());

@@ -284,15 +284,32 @@ int Daemon::run() {
     if (!options_.no_bus) {
         try {
             connection_ = sdbus::createSystemBusConnection();
+        } catch (const sdbus::Error& e) {
+            // No system bus at all (a container, a rescue shell): monitoring and fencing do
+            // not depend on it, so run on and say so. A bus named with --bus-address must work.
+            if (!options_.bus_address.empty()) {
+                spdlog::error("Failed to connect to the bus at {}: {}", options_.bus_address,
+                              e.getMessage());
+                return 1;
+            }
+            spdlog::warn(
+                "No system bus ({}): running WITHOUT the D-Bus API, iohealthctl cannot reach "
+                "this daemon",
+                e.getMessage());
+        }
+    }
+    if (connection_) {
+        try {
             service_ = std::make_unique<BusService>(*connection_, *control_, kVersion);
             connection_->requestName(kBusName);  // objects first, then the name
             connection_->enterEventLoopAsync();
         } catch (const sdbus::Error& e) {
             spdlog::error(
-                "Failed to publish {} on the system bus: {} ({}); another iohealthd may be "
-                "running (--no-bus runs without the bus API)",
+                "Failed to publish {} on the bus: {} ({}); another iohealthd may be running "
+                "(--no-bus runs without the bus API)",
                 kBusName, e.getMessage(), e.getName());
             service_.reset();
+            connection_.reset();
             return 1;
         }
         sink_.add(std::make_shared<BusSink>(*service_));
