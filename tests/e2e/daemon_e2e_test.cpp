@@ -309,12 +309,10 @@ TEST_F(DaemonE2eTest, ContentionIsContendedNeverStalledOrDead) {
 
 // Buffered loop: its worker serves one request at a time, so the heartbeat waits behind the
 // load's request and its own, up to 2 x 3 s, while a completion still arrives at least every
-// 3 s. The classifier's contract (classifier.h: any proof of life ends both episodes) says
-// that is CONTENDED, but today a probe pending longer than stall_after is a STALLED witness
-// on every tick that has no completion of its own ("no completion for 1.3s ...; heartbeat
-// stuck 4.0s"). Disabled until the classifier bounds the heartbeat episode by the last
-// kernel completion; run it with --gtest_also_run_disabled_tests.
-TEST_F(DaemonE2eTest, DISABLED_ContentionWithTheHeartbeatQueuedIsNeverStalled) {
+// 3 s. Any proof of life ends both episodes (classifier.h), so that is CONTENDED: the
+// heartbeat's episode cannot start before the last completion. (Regression: the probe's
+// whole pending age used to count on every tick without a completion of its own.)
+TEST_F(DaemonE2eTest, ContentionWithTheHeartbeatQueuedIsNeverStalled) {
     start(Scenario().with_policy(kContentionPolicy));
     start_load(1);
     for (const ContentionStage s : kContentionRamp) {

@@ -36,6 +36,29 @@ TEST(Scenario, SteadyContentionNeverPassesContendedAndNeverFences) {
     EXPECT_LE(run.changes_between(kLastCompletion, at(kLeadIn + minutes(10))), 2);
 }
 
+TEST(Scenario, HeartbeatQueuedBehindSlowIoThatCompletesIsContentionNotAStall) {
+    // Regression: found end to end (a loop device serving one request at a time). The probe
+    // waits 6 s behind 3 s requests; completions every 3 s are proof of life, so the probe's
+    // wait is contention, never STALLED, even when one witness is enough for DEAD.
+    for (auto witnesses : {DeadWitnesses::kBoth, DeadWitnesses::kEither}) {
+        PathPolicy p = base_policy();
+        p.witnesses = witnesses;
+        Simulation sim(p);
+        const SimRun run = sim.run({{Storage::kHealthy, kLeadIn}, {Storage::kQueued, minutes(5)}});
+        EXPECT_TRUE(run.ever(Verdict::kContended)) << to_string(witnesses);
+        EXPECT_FALSE(run.ever(Verdict::kDead));
+        // The first 3 s gap after 5 ms I/O is a real 2-tick stall; once the window holds the
+        // 3 s completions the threshold adapts and the queue is contention from then on.
+        for (const auto& a : run.assessments) {
+            if (a.at <= kLastCompletion + 10s) continue;
+            ASSERT_TRUE(a.verdict == Verdict::kHealthy || a.verdict == Verdict::kContended)
+                << to_string(witnesses) << " " << format_seconds(a.at) << " "
+                << to_string(a.verdict) << ": " << a.reason;
+        }
+        EXPECT_TRUE(run.requests.empty());
+    }
+}
+
 TEST(Scenario, FullStallIsStalledWithinTwoTicksAndDeadAtTheDeadline) {
     Simulation sim(base_policy());
     const SimRun run = sim.run({{Storage::kHealthy, kLeadIn}, {Storage::kStalled, 60s}});

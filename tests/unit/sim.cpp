@@ -50,7 +50,14 @@ Sample Simulation::sample(Storage s, TimePoint now) {
         if (pending_since_) {
             probe_io = true;
             const Duration latency = s == Storage::kContended ? base_latency * 100 : base_latency;
-            if (s == Storage::kHealthy || s == Storage::kIdle || s == Storage::kContended) {
+            const bool queued_done = s == Storage::kQueued && now - *pending_since_ >= 6s;
+            if (queued_done) {
+                last_success_ = now;
+                last_latency_ = now - *pending_since_;
+                last_failed_ = false;
+                failing_since_.reset();
+                pending_since_.reset();
+            } else if (s == Storage::kHealthy || s == Storage::kIdle || s == Storage::kContended) {
                 last_success_ = *pending_since_ + latency;
                 last_latency_ = latency;
                 last_failed_ = false;
@@ -82,6 +89,14 @@ Sample Simulation::sample(Storage s, TimePoint now) {
             k.completed = k.issued = 10;
             k.latency.add(base_latency * 100, 10);
             k.in_flight = 32;
+            break;
+        case Storage::kQueued:
+            // A queue served one request at a time, each taking 3 s.
+            if ((now - TimePoint{}) % 3s == Duration{0}) {
+                k.completed = k.issued = 1;
+                k.latency.add(3s);
+            }
+            k.in_flight = 2;
             break;
         case Storage::kStalled:
             k.in_flight = 32;

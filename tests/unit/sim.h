@@ -9,7 +9,8 @@
 
 namespace iohealth::test {
 
-enum class Storage { kHealthy, kContended, kStalled, kFailing, kIdle };
+// kQueued: one slow request completes every 3 s and the heartbeat waits behind two of them.
+enum class Storage { kHealthy, kContended, kQueued, kStalled, kFailing, kIdle };
 
 struct Phase {
     Storage storage;

@@ -23,11 +23,14 @@ struct Heartbeat {
     Duration stall{0};  // age of the pending or failing episode
     Duration gap{0};    // since the last success, while stuck
     std::optional<TimePoint> gap_start;
-    bool progress = false;  // a probe succeeded during this tick
+    std::optional<Duration> since_success;  // for the reason text: the real age
+    bool progress = false;                  // a probe succeeded during this tick
 };
 
+// `not_before`: the last proof of life. A probe queued behind slow I/O that still completes
+// is waiting on contention, not on a dead path: its episode cannot start before that.
 Heartbeat read_heartbeat(const HeartbeatEvidence& hb, const PathPolicy& policy, TimePoint now,
-                         TimePoint previous_tick) {
+                         TimePoint previous_tick, std::optional<TimePoint> not_before) {
     Heartbeat h;
     h.present = hb.state != ProbeState::kAbsent;
     if (!h.present) return h;
@@ -38,9 +41,18 @@ Heartbeat read_heartbeat(const HeartbeatEvidence& hb, const PathPolicy& policy, 
     if (hb.last_failed && hb.failing_since && policy.errors == ErrorPolicy::kFence)
         episode = episode ? std::min(*episode, *hb.failing_since) : *hb.failing_since;
     if (!episode) return h;
+    TimePoint gap_start = hb.last_success ? *hb.last_success : *episode;
+    if (hb.last_success) h.since_success = now - std::min(*hb.last_success, now);
+    if (not_before) {
+        episode = std::max(*episode, *not_before);
+        gap_start = std::max(gap_start, *not_before);
+    }
+    // Sources stamp with their own clock reads, which may fall just after the tick's time.
+    episode = std::min(*episode, now);
+    gap_start = std::min(gap_start, now);
     h.stall = now - *episode;
-    h.gap_start = hb.last_success ? *hb.last_success : *episode;
-    h.gap = now - *h.gap_start;
+    h.gap_start = gap_start;
+    h.gap = now - gap_start;
     return h;
 }
 
@@ -51,8 +63,10 @@ std::string describe_no_progress(const Assessment& a, const Heartbeat& h) {
                         a.in_flight);
     if (h.stall > Duration{0}) {
         if (!s.empty()) s += "; ";
-        s += fmt::format("heartbeat stuck {} (last success {} ago)", format_duration(h.stall),
-                         format_duration(h.gap));
+        s += h.since_success
+                 ? fmt::format("heartbeat stuck {} (last success {} ago)", format_duration(h.stall),
+                               format_duration(*h.since_success))
+                 : fmt::format("heartbeat stuck {} (no success yet)", format_duration(h.stall));
     }
     return s;
 }
@@ -89,16 +103,19 @@ Classification classify(const ClassifierState& previous, const EvidenceWindow& w
 
     // --- proof of life: any of these ends every no-progress episode ---
     const bool kernel_progress = k.available && (k.succeeded() > 0 || (degrade && k.completed > 0));
-    const Heartbeat hb = read_heartbeat(s.heartbeat, policy, now, previous_tick);
+    const Heartbeat hb =
+        read_heartbeat(s.heartbeat, policy, now, previous_tick, st.last_proof_of_life);
     a.proof_of_life = kernel_progress || hb.progress || a.resync_advancing;
+    if (a.proof_of_life) st.last_proof_of_life = now;
 
     // --- kernel witness: outstanding or failing I/O with no successful completion ---
     const bool kernel_demand =
         k.available && (k.in_flight > 0 || (!degrade && k.errors.total() > 0));
     if (a.proof_of_life) {
         // Requests still outstanding after the last completion start a new episode there.
-        st.kernel_stuck_since =
-            k.in_flight > 0 ? std::optional(k.last_completion.value_or(now)) : std::nullopt;
+        st.kernel_stuck_since = k.in_flight > 0
+                                    ? std::optional(std::min(k.last_completion.value_or(now), now))
+                                    : std::nullopt;
         st.kernel_last_demand = kernel_demand ? std::optional(now) : std::nullopt;
     } else if (kernel_demand) {
         // First sight of a stuck request: its exact age if the source knows it, else "now"
@@ -114,12 +131,11 @@ Classification classify(const ClassifierState& previous, const EvidenceWindow& w
     if (st.kernel_stuck_since) a.kernel_stall = now - *st.kernel_stuck_since;
 
     Heartbeat stuck_hb = hb;
-    if (a.proof_of_life)
-        stuck_hb = Heartbeat{.present = hb.present,
-                             .stall = {},
-                             .gap = {},
-                             .gap_start = {},
-                             .progress = hb.progress};
+    if (a.proof_of_life) {
+        stuck_hb = Heartbeat{};
+        stuck_hb.present = hb.present;
+        stuck_hb.progress = hb.progress;
+    }
     a.heartbeat_stall = stuck_hb.stall;
     a.heartbeat_gap = stuck_hb.gap;
 
@@ -152,8 +168,9 @@ Classification classify(const ClassifierState& previous, const EvidenceWindow& w
     }
 
     // --- contention hysteresis: enter after N slow ticks, leave after recover_after calm ---
-    // A probe stuck while other I/O completes is no stall, but it is slowness.
-    const Duration worst_wait = std::max(a.kernel_stall, hb.stall);
+    // A request or probe waiting while other I/O completes is no stall, but it is slowness.
+    // Without completions a wait is a stall candidate instead, judged by the stall threshold.
+    const Duration worst_wait = a.proof_of_life ? std::max(a.kernel_stall, hb.stall) : Duration{0};
     const Duration hb_latency = s.heartbeat.last_latency;
     const bool slow = a.p99 >= t.slow_io || hb_latency >= t.slow_io || worst_wait >= t.slow_io;
     const bool calm =

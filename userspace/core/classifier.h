@@ -34,7 +34,8 @@ struct Assessment {
     // No-progress evidence, zero when there is progress.
     Duration kernel_stall{0};        // no successful completion while I/O was outstanding
     Duration heartbeat_stall{0};     // age of the pending (or failing) heartbeat probe
-    Duration heartbeat_gap{0};       // since the last successful heartbeat, while pending/failing
+    Duration heartbeat_gap{0};       // since the last successful heartbeat (or the last proof of
+                                     // life, if later), while pending/failing
     Duration stall_threshold{0};     // adaptive: max(2 ticks, 2 x recent max latency), capped
     bool kernel_witness = false;     // kernel no-progress >= stall_threshold
     bool heartbeat_witness = false;  // heartbeat no-progress >= stall_threshold
@@ -50,6 +51,7 @@ struct ClassifierState {
     TimePoint since;
     std::optional<TimePoint> kernel_stuck_since;  // start of the kernel no-progress episode
     std::optional<TimePoint> kernel_last_demand;  // last tick with I/O outstanding or failing
+    std::optional<TimePoint> last_proof_of_life;  // last tick with any proof of life
     int slow_ticks = 0;                           // consecutive ticks at or above slow_io
     std::optional<TimePoint> calm_since;          // below slow_io/2 continuously since
     std::optional<TimePoint> recovering_since;    // progress continuously since (RECOVERING)

@@ -359,10 +359,14 @@ int Daemon::run() {
         if (!commands.empty()) publish(clock_.now());
 
         // --- tick ---
-        const TimePoint now = clock_.now();
-        if (now < next_tick) continue;
+        // The tick is stamped with its scheduled time, not the wake-up time: deadlines then
+        // fall on whole ticks instead of one tick late whenever the wake-up jitters. The
+        // sample is taken just after that time, so a deadline is never met early.
+        const TimePoint woke = clock_.now();
+        if (woke < next_tick) continue;
+        const TimePoint now = next_tick;
         next_tick += config_.tick;
-        if (next_tick <= now) next_tick = now + config_.tick;  // we fell behind: do not burst
+        if (next_tick <= woke) next_tick = woke + config_.tick;  // fell behind: do not burst
         sample_and_tick(now);
         publish(now);
         sd_notify(0, "WATCHDOG=1");
