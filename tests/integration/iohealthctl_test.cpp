@@ -211,7 +211,7 @@ TEST_F(IoHealthCtlTest, EveryVerbPrintsValidJson) {
     EXPECT_EQ(explain["device"],
               std::to_string(major(disk0_->dev())) + ":" + std::to_string(minor(disk0_->dev())));
     EXPECT_TRUE(explain["assessment"]["p99_usec"].is_number());
-    EXPECT_EQ(explain["timings_usec"]["tick"], 200'000);
+    EXPECT_EQ(explain["config"]["timings"]["tick"], 200'000);
     EXPECT_EQ(explain["config"]["name"], "disk0");
     EXPECT_EQ(explain["window"]["latency_slots"].size(), 32u);
 

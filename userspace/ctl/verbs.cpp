@@ -193,7 +193,7 @@ int verb_explain(Client& client, const Options& o) {
     const auto& a = e.at("assessment");
     const auto& w = e.at("window");
     const auto& x = e.at("escalation");
-    const auto& t = e.at("timings_usec");
+    const auto& t = e.at("config").at("timings");  // microseconds
     const auto us = [](const json& j, const char* key) { return human_usec(j.value(key, 0ull)); };
     const std::string device = e.at("device").is_null() ? "unresolved" : e.value("device", "");
     fmt::print("{} ({} {}, device {}): {} for {}\n", e.value("path", ""), e.value("kind", ""),

@@ -114,6 +114,7 @@ std::unique_ptr<KernelSource> make_kernel_source(bool no_bpf) {
     auto bpf = BpfBlockSource::make({.disabled = no_bpf});
     if (bpf.source) {
         spdlog::info("Kernel evidence: eBPF block probes");
+        for (const auto& note : bpf.source->notes()) spdlog::info("eBPF: {}", note);
         return std::move(bpf.source);
     }
     spdlog::warn(

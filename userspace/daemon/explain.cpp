@@ -33,7 +33,6 @@ json explain_json(const PathSnapshot& s) {
     };
     json slots = json::array();
     for (auto n : s.window_latency.slots()) slots.push_back(n);
-    const auto& t = s.config.policy.timings;
     return {
         {"path", s.status.name},
         {"kind", s.status.kind},
@@ -71,16 +70,6 @@ json explain_json(const PathSnapshot& s) {
           {"step", s.escalation_step},
           {"next_step_in_usec", usec_or_null(in(s.next_step_at))},
           {"fence_by_usec", s.status.fence_by_usec}}},
-        {"timings_usec",
-         {{"tick", t.tick.count()},
-          {"io_timeout", t.io_timeout.count()},
-          {"slow_io", t.slow_io.count()},
-          {"stall_after", t.stall_after.count()},
-          {"warn_after", t.warn_after.count()},
-          {"dead_after", t.dead_after.count()},
-          {"step_hold", t.step_hold.count()},
-          {"graceful_deadline", t.graceful_deadline.count()},
-          {"recover_after", t.recover_after.count()}}},
         {"config", to_json(s.config)},
     };
 }
