@@ -11,7 +11,7 @@ namespace iohealth {
 enum class BusError {
     kNoSuchPath,       // no monitored path by that name
     kInvalidArgument,  // a value outside its documented set
-    kAccessDenied,     // the caller may not change anything (root only)
+    kAccessDenied,     // the caller may not change anything (not root, not in admin_group)
     kFailed,           // the daemon could not do it; the message says why
     kInternal,         // a bug: an unexpected exception inside a handler
 };

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <map>
 #include <mutex>
 
@@ -117,11 +118,13 @@ class PathObject final : public PathBase {
 
 class BusService::Impl final : public ManagerBase {
   public:
-    Impl(sdbus::IConnection& connection, ControlHandler& handler, std::string version)
+    Impl(sdbus::IConnection& connection, ControlHandler& handler, std::string version,
+         AdminGroup admin)
         : ManagerBase(connection, kManagerPath),
           connection_(connection),
           handler_(handler),
-          version_(std::move(version)) {
+          version_(std::move(version)),
+          admin_(std::move(admin)) {
         registerAdaptor();
     }
     ~Impl() {
@@ -226,7 +229,7 @@ class BusService::Impl final : public ManagerBase {
         });
     }
 
-    // ---- changes: root only ----
+    // ---- changes: root or the admin group ----
     void SetMode(const std::string& mode, const uint64_t& timeout_usec,
                  const std::string& reason) override {
         guarded([&] {
@@ -292,28 +295,43 @@ class BusService::Impl final : public ManagerBase {
                                         action));
         return *a;
     }
-    // The bus policy already keeps non-root callers away from these methods on the system
-    // bus; this check holds where that policy is missing or wider (another bus, an edited
-    // policy file).
+    // The bus policy already keeps other callers away from these methods on the system bus;
+    // this check holds where that policy is missing or wider (another bus, an edited policy
+    // file). sd-bus gets the caller's pid and uid from dbus-daemon (GetConnectionCredentials,
+    // a quick answer from the bus itself, unlike a wait on polkitd) and its groups from
+    // /proc/PID/status; no NSS lookup.
     Caller authorize(const char* method) {
         const sdbus::Message* message = getObject().getCurrentlyProcessedMessage();
         Caller caller{message->getCredsEuid(), message->getCredsPid(), message->getSender()};
-        if (caller.uid != 0)
-            throw bus_error(BusError::kAccessDenied,
-                            fmt::format("{} is for root only (caller uid {})", method, caller.uid));
-        return caller;
+        if (caller.uid == 0 || in_admin_group(*message)) return caller;
+        std::string needs = "root";
+        if (admin_.gid)
+            needs = fmt::format("root or membership of group '{}'", admin_.name);
+        else if (!admin_.name.empty())
+            needs = fmt::format("root (admin group '{}' is unknown on this host)", admin_.name);
+        throw bus_error(BusError::kAccessDenied,
+                        fmt::format("{} needs {} (caller uid {})", method, needs, caller.uid));
+    }
+    bool in_admin_group(const sdbus::Message& message) const {
+        if (!admin_.gid) return false;
+        const std::vector<gid_t> groups = message.getCredsSupplementaryGids();
+        if (std::find(groups.begin(), groups.end(), *admin_.gid) != groups.end()) return true;
+        // /proc's Groups: leaves out the primary group; dbus-daemon's policy counts it.
+        return message.getCredsEgid() == *admin_.gid;
     }
 
     sdbus::IConnection& connection_;
     ControlHandler& handler_;
     const std::string version_;
+    const AdminGroup admin_;
     std::mutex mutex_;  // paths_ (the map, not the objects' values) and manager_
     std::map<std::string, std::unique_ptr<PathObject>> paths_;
     ManagerStatus manager_;
 };
 
-BusService::BusService(sdbus::IConnection& connection, ControlHandler& handler, std::string version)
-    : impl_(std::make_unique<Impl>(connection, handler, std::move(version))) {}
+BusService::BusService(sdbus::IConnection& connection, ControlHandler& handler, std::string version,
+                       AdminGroup admin)
+    : impl_(std::make_unique<Impl>(connection, handler, std::move(version), std::move(admin))) {}
 
 BusService::~BusService() = default;
 

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "dbus/admin_group.h"
 #include "dbus/control_handler.h"
 #include "dbus/path_status.h"
 
@@ -25,8 +26,10 @@ class BusService {
   public:
     // Exports the manager object. The caller then takes the name
     // (connection.requestName(kBusName): objects first, so no client sees an empty service) and
-    // runs the connection's event loop.
-    BusService(sdbus::IConnection& connection, ControlHandler& handler, std::string version);
+    // runs the connection's event loop. The changing methods are for root and for the
+    // members of `admin` (its gid; none: root only).
+    BusService(sdbus::IConnection& connection, ControlHandler& handler, std::string version,
+               AdminGroup admin = {});
     ~BusService();
     BusService(const BusService&) = delete;
     BusService& operator=(const BusService&) = delete;

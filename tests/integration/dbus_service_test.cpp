@@ -3,6 +3,7 @@
 // proxy and through busctl; a caller running as nobody can read but not change anything;
 // malformed requests get namespaced errors and the service keeps serving.
 #include <fmt/format.h>
+#include <grp.h>
 #include <gtest/gtest.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -463,8 +464,195 @@ TEST(DbusServiceOpenBus, NonRootIsRefusedByTheServiceItself) {
         " org.iohealth.IoHealth1 /org/iohealth/IoHealth1 org.iohealth.IoHealth1.Manager "
         "SetMode sts disarmed 0 x");
     EXPECT_EQ(out,
-              "error org.iohealth.IoHealth1.Error.AccessDenied: SetMode is for root only (caller "
-              "uid 65534)\n");
+              "error org.iohealth.IoHealth1.Error.AccessDenied: SetMode needs root (caller uid "
+              "65534)\n");
+    EXPECT_TRUE(handler.calls().empty());
+    connection->leaveEventLoop();
+}
+
+// ---- the admin group ----
+
+// An existing system group that nobody is not in, so no test touches /etc/group: the caller
+// gains it only through `setpriv --groups`.
+std::optional<group> group_nobody_lacks() {
+    int n = 64;
+    std::vector<gid_t> nobody_groups(n);
+    if (getgrouplist("nobody", 65534, nobody_groups.data(), &n) < 0) return std::nullopt;
+    nobody_groups.resize(n);
+    for (const char* name : {"dialout", "floppy", "tape", "fax", "voice", "cdrom"}) {
+        const group* g = getgrnam(name);
+        if (g &&
+            std::find(nobody_groups.begin(), nobody_groups.end(), g->gr_gid) == nobody_groups.end())
+            return *g;
+    }
+    return std::nullopt;
+}
+
+// The shipped <policy group="iohealth"> block, renamed to `name`: the drop-in docs/dbus-api.md
+// tells admins with another admin_group to install.
+std::string admin_dropin(const std::string& name) {
+    std::ifstream in(fs::path(IOHEALTH_SOURCE_DIR) / "dbus/org.iohealth.IoHealth1.conf");
+    const std::string conf(std::istreambuf_iterator<char>(in), {});
+    const std::string open = R"(<policy group="iohealth">)";
+    const auto begin = conf.find(open, conf.find("<busconfig>"));
+    const auto end = conf.find("</policy>", begin);
+    if (begin == std::string::npos || end == std::string::npos) return "";
+    return "<busconfig>\n  <policy group=\"" + name + "\">" +
+           conf.substr(begin + open.size(), end - begin - open.size()) +
+           "</policy>\n</busconfig>\n";
+}
+
+// dbus_call.py as uid nobody, group nogroup, with `groups` ("--clear-groups" or
+// "--groups=GID") as its supplementary groups.
+std::string call_as(const std::string& address, const std::string& script,
+                    const std::string& groups, const std::string& args) {
+    return run_command("setpriv --reuid=nobody --regid=nogroup " + groups + " " +
+                       std::string(testing::kDebianPython) + " " + script + " " + address +
+                       " org.iohealth.IoHealth1 /org/iohealth/IoHealth1 " + args);
+}
+
+const std::string kMgr = "org.iohealth.IoHealth1.Manager ";
+
+// On the system-like bus with the shipped policy plus the admin drop-in for a real group.
+TEST(DbusAdminGroup, MembersMayChangeThingsNonMembersMayNot) {
+    if (geteuid() != 0) GTEST_SKIP() << "needs root to own the name and act as nobody";
+    const auto admin = group_nobody_lacks();
+    if (!admin) GTEST_SKIP() << "no system group found that nobody is not in";
+    const std::string name = admin->gr_name;
+    const std::string member = fmt::format("--groups={}", admin->gr_gid);
+    const std::string dropin = admin_dropin(name);
+    ASSERT_FALSE(dropin.empty()) << "no <policy group=\"iohealth\"> in the shipped policy";
+
+    testing::SystemLikeBus bus(dropin);
+    ASSERT_TRUE(bus.ok()) << "dbus-daemon did not start";
+    std::string problem;
+    const AdminGroup group = resolve_admin_group(name, problem);
+    ASSERT_TRUE(group.gid) << problem;
+    EXPECT_EQ(*group.gid, admin->gr_gid);
+    FakeHandler handler;
+    auto connection = sdbus::createSessionBusConnectionWithAddress(bus.address());
+    BusService service(*connection, handler, "test", group);
+    service.update({healthy("dm-0")});
+    connection->requestName(kBusName);
+    connection->enterEventLoopAsync();
+    const std::string script = (bus.dir() / "dbus_call.py").string();
+
+    // A member: both layers let it through.
+    EXPECT_EQ(call_as(bus.address(), script, member, kMgr + "SetMode sts disarmed 0 swap"),
+              "ok None\n");
+    EXPECT_EQ(call_as(bus.address(), script, member, kMgr + "RequestFence ss log-only drill"),
+              "ok 77\n");
+    EXPECT_TRUE(call_as(bus.address(), script, member, kMgr + "TestAction s reboot")
+                    .starts_with("ok dry-run"));
+    EXPECT_EQ(call_as(bus.address(), script, member, kMgr + "Reload ''"), "ok None\n");
+    EXPECT_EQ(handler.calls(), (std::vector<std::string>{"set_mode disarmed 0 'swap' uid=65534",
+                                                         "request_fence log-only 'drill'",
+                                                         "test_action reboot", "reload"}));
+    // Still no writable property for anyone.
+    EXPECT_TRUE(call_as(bus.address(), script, member,
+                        "org.freedesktop.DBus.Properties Set ssv org.iohealth.IoHealth1.Manager "
+                        "Mode armed")
+                    .starts_with("error org.freedesktop.DBus.Error.AccessDenied"));
+
+    // A non-member: the bus policy refuses; reads still work.
+    for (const std::string& call : {kMgr + "SetMode sts disarmed 0 x",
+                                    kMgr + "RequestFence ss reboot x", kMgr + "Reload ''"}) {
+        const auto out = call_as(bus.address(), script, "--clear-groups", call);
+        EXPECT_TRUE(
+            out.starts_with("error org.freedesktop.DBus.Error.AccessDenied: Rejected send "
+                            "message"))
+            << call << " -> " << out;
+    }
+    EXPECT_TRUE(
+        call_as(bus.address(), script, "--clear-groups", kMgr + "ListPaths ''").starts_with("ok "));
+    EXPECT_EQ(handler.calls().size(), 4u);
+
+    // Root still can.
+    auto root = sdbus::createSessionBusConnectionWithAddress(bus.address());
+    auto proxy = sdbus::createProxy(*root, kBusName, kManagerPath);
+    proxy->callMethod("SetMode")
+        .onInterface(kManagerInterface)
+        .withArguments(std::string("armed"), std::uint64_t(0), std::string("done"));
+    EXPECT_EQ(handler.calls().back(), "set_mode armed 0 'done' uid=0");
+    connection->leaveEventLoop();
+}
+
+// On an open bus (no policy at all) the service's own check tells members from non-members.
+TEST(DbusAdminGroup, TheServiceItselfChecksMembership) {
+    if (geteuid() != 0) GTEST_SKIP() << "needs root to act as nobody";
+    const auto admin = group_nobody_lacks();
+    if (!admin) GTEST_SKIP() << "no system group found that nobody is not in";
+    const std::string name = admin->gr_name;
+    PrivateBus bus;
+    ASSERT_TRUE(bus.ok());
+    fs::permissions(bus.dir(), fs::perms::others_read | fs::perms::others_exec,
+                    fs::perm_options::add);
+    std::string problem;
+    FakeHandler handler;
+    auto connection = sdbus::createSessionBusConnectionWithAddress(bus.address());
+    BusService service(*connection, handler, "test", resolve_admin_group(name, problem));
+    connection->requestName(kBusName);
+    connection->enterEventLoopAsync();
+    const std::string script = std::string(IOHEALTH_SOURCE_DIR) + "/tests/integration/dbus_call.py";
+
+    const std::string refused =
+        "error org.iohealth.IoHealth1.Error.AccessDenied: {} needs root "
+        "or membership of group '" +
+        name + "' (caller uid 65534)\n";
+    EXPECT_EQ(call_as(bus.address(), script, "--clear-groups", kMgr + "SetMode sts disarmed 0 x"),
+              fmt::format(fmt::runtime(refused), "SetMode"));
+    EXPECT_EQ(call_as(bus.address(), script, "--clear-groups", kMgr + "RequestFence ss reboot x"),
+              fmt::format(fmt::runtime(refused), "RequestFence"));
+    EXPECT_EQ(call_as(bus.address(), script, "--clear-groups", kMgr + "Reload ''"),
+              fmt::format(fmt::runtime(refused), "Reload"));
+    EXPECT_TRUE(handler.calls().empty());
+
+    const std::string member = fmt::format("--groups={}", admin->gr_gid);
+    EXPECT_EQ(call_as(bus.address(), script, member, kMgr + "SetMode sts disarmed 0 x"),
+              "ok None\n");
+    EXPECT_EQ(call_as(bus.address(), script, member, kMgr + "RequestFence ss reboot x"), "ok 77\n");
+    // The group as the primary group counts too, as it does for dbus-daemon's policy.
+    EXPECT_EQ(run_command(fmt::format("setpriv --reuid=nobody --regid={} --clear-groups {} {} {} "
+                                      "org.iohealth.IoHealth1 /org/iohealth/IoHealth1 {}Reload ''",
+                                      admin->gr_gid, testing::kDebianPython, script, bus.address(),
+                                      kMgr)),
+              "ok None\n");
+    EXPECT_EQ(handler.calls(), (std::vector<std::string>{"set_mode disarmed 0 'x' uid=65534",
+                                                         "request_fence reboot 'x'", "reload"}));
+    connection->leaveEventLoop();
+}
+
+TEST(DbusAdminGroup, ResolvingNamesTheProblem) {
+    std::string problem;
+    const AdminGroup none = resolve_admin_group("", problem);
+    EXPECT_FALSE(none.gid);
+    EXPECT_EQ(problem, "");
+    const AdminGroup root = resolve_admin_group("root", problem);
+    EXPECT_EQ(root.gid, gid_t(0));
+    const AdminGroup missing = resolve_admin_group("iohealth-no-such-group", problem);
+    EXPECT_FALSE(missing.gid);
+    EXPECT_EQ(problem, "no such group");
+}
+
+// A configured group the host does not know leaves root only, and the refusal says why.
+TEST(DbusAdminGroup, UnknownGroupMeansRootOnly) {
+    if (geteuid() != 0) GTEST_SKIP() << "needs root to act as nobody";
+    PrivateBus bus;
+    ASSERT_TRUE(bus.ok());
+    fs::permissions(bus.dir(), fs::perms::others_read | fs::perms::others_exec,
+                    fs::perm_options::add);
+    std::string problem;
+    FakeHandler handler;
+    auto connection = sdbus::createSessionBusConnectionWithAddress(bus.address());
+    BusService service(*connection, handler, "test",
+                       resolve_admin_group("iohealth-no-such-group", problem));
+    connection->requestName(kBusName);
+    connection->enterEventLoopAsync();
+    EXPECT_EQ(
+        call_as(bus.address(), std::string(IOHEALTH_SOURCE_DIR) + "/tests/integration/dbus_call.py",
+                "--groups=0", kMgr + "SetMode sts disarmed 0 x"),
+        "error org.iohealth.IoHealth1.Error.AccessDenied: SetMode needs root (admin group "
+        "'iohealth-no-such-group' is unknown on this host) (caller uid 65534)\n");
     EXPECT_TRUE(handler.calls().empty());
     connection->leaveEventLoop();
 }

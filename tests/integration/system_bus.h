@@ -46,10 +46,11 @@ inline std::string system_like_config(const std::filesystem::path& dir) {
 }
 
 // The bus and its directory (removed on destruction). The directory also holds a copy of
-// tests/integration/dbus_call.py, reachable by nobody.
+// tests/integration/dbus_call.py, reachable by nobody. `dropin`, when given, is a further
+// policy file in system.d (read after ours, as /etc/dbus-1/system.d would be).
 class SystemLikeBus {
   public:
-    SystemLikeBus() {
+    explicit SystemLikeBus(const std::string& dropin = "") {
         namespace fs = std::filesystem;
         char tmpl[] = "/tmp/iohealth-sysbus-XXXXXX";
         dir_ = mkdtemp(tmpl);
@@ -58,6 +59,7 @@ class SystemLikeBus {
         fs::create_directory(dir_ / "system.d");
         fs::copy_file(fs::path(IOHEALTH_SOURCE_DIR) / "dbus/org.iohealth.IoHealth1.conf",
                       dir_ / "system.d/org.iohealth.IoHealth1.conf");
+        if (!dropin.empty()) std::ofstream(dir_ / "system.d/zz-test-dropin.conf") << dropin;
         fs::copy_file(fs::path(IOHEALTH_SOURCE_DIR) / "tests/integration/dbus_call.py",
                       dir_ / "dbus_call.py");
         std::ofstream(dir_ / "bus.conf") << system_like_config(dir_);

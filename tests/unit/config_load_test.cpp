@@ -108,6 +108,7 @@ TEST(LoadConfig, EmptyTextGivesTheBuiltInDefaults) {
     EXPECT_EQ(c.tick, 1s);
     EXPECT_TRUE(c.discover_block_devices);
     EXPECT_EQ(c.sysrq_path, "/proc/sysrq-trigger");
+    EXPECT_EQ(c.admin_group, "iohealth");
     EXPECT_TRUE(c.record_path.empty());
     EXPECT_TRUE(c.paths.empty());
     const PathPolicy& p = c.defaults;
@@ -149,6 +150,10 @@ TEST(LoadConfig, DerivedValuesFollowThePathsOwnIoTimeout) {
     EXPECT_EQ(c.defaults.timings.dead_after, 25s);  // [policy] itself keeps T = 10 s
 }
 
+TEST(LoadConfig, EmptyAdminGroupMeansRootOnly) {
+    EXPECT_EQ(load_ok("[daemon]\nadmin_group =\n").admin_group, "");
+}
+
 TEST(LoadConfig, CustomCommandIsSplitWithoutAShell) {
     const DaemonConfig c = load_ok(
         "[policy]\nladder = log-only, custom\n"
@@ -161,7 +166,7 @@ TEST(LoadConfig, CustomCommandIsSplitWithoutAShell) {
 TEST(LoadConfig, ValuesOfEveryKind) {
     const DaemonConfig c = load_ok(
         "[daemon]\nmode = armed\nrecord = /var/lib/iohealth/e.rec\ndiscover = no\n"
-        "sysrq_trigger = /tmp/sysrq\n"
+        "sysrq_trigger = /tmp/sysrq\nadmin_group = _storage-ops2\n"
         "[policy]\ndead_witnesses = either\nerrors = degrade\nheartbeat = off\n"
         "contended_enter_ticks = 3\nagent_unit = libvirtd.service\n"
         "[path a]\ndevice = /dev/sda\n");
@@ -169,6 +174,7 @@ TEST(LoadConfig, ValuesOfEveryKind) {
     EXPECT_EQ(c.record_path, "/var/lib/iohealth/e.rec");
     EXPECT_FALSE(c.discover_block_devices);
     EXPECT_EQ(c.sysrq_path, "/tmp/sysrq");
+    EXPECT_EQ(c.admin_group, "_storage-ops2");
     EXPECT_EQ(c.defaults.witnesses, DeadWitnesses::kEither);
     EXPECT_EQ(c.defaults.errors, ErrorPolicy::kDegrade);
     EXPECT_FALSE(c.defaults.heartbeat);

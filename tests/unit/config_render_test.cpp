@@ -28,6 +28,7 @@ tick = 1s                                ; (default)
 record =                                 ; (default)
 discover = yes                           ; (default)
 sysrq_trigger = /proc/sysrq-trigger      ; (default)
+admin_group = iohealth                   ; (default)
 
 # the policy of discovered disks, and the base of every [path]
 [policy]

@@ -112,6 +112,14 @@ INSTANTIATE_TEST_SUITE_P(
         Row{"record_relative",
             "[daemon]\nrecord = evidence.rec\n",
             {"t.conf:2: [daemon] record: 'evidence.rec' is not an absolute path"}},
+        Row{"admin_group_not_a_group_name",
+            "[daemon]\nadmin_group = Storage Ops\n",
+            {"t.conf:2: [daemon] admin_group: 'Storage Ops' is not a group name "
+             "([a-z_][a-z0-9_-]*, at most 32 characters; empty = root only)"}},
+        Row{"admin_group_starts_with_a_digit",
+            "[daemon]\nadmin_group = 1ops\n",
+            {"t.conf:2: [daemon] admin_group: '1ops' is not a group name "
+             "([a-z_][a-z0-9_-]*, at most 32 characters; empty = root only)"}},
         Row{"agent_unit_not_a_unit",
             "[policy]\nagent_unit = a b.service\n",
             {"t.conf:2: [policy] agent_unit: 'a b.service' is not a systemd unit name"}},

@@ -292,6 +292,7 @@ ConfigResult Loader::finish() {
     take(daemon_, "record", config.record_path, daemon_origins);
     take(daemon_, "discover", config.discover_block_devices, daemon_origins);
     take(daemon_, "sysrq_trigger", config.sysrq_path, daemon_origins);
+    take(daemon_, "admin_group", config.admin_group, daemon_origins);
     const ValueOrigin tick_origin =
         daemon_origins.count("tick") ? daemon_origins["tick"] : ValueOrigin{};
 

@@ -35,6 +35,8 @@ struct DaemonConfig {
     bool discover_block_devices = true;  // [daemon] discover = yes|no: with no [path] sections,
                                          // watch this machine's disks
     std::string sysrq_path = "/proc/sysrq-trigger";  // [daemon] sysrq_trigger = FILE
+    std::string admin_group = "iohealth";  // [daemon] admin_group: may change mode, fence and
+                                           // reload over the bus besides root (empty: root only)
     PathPolicy defaults;  // [policy], applied to discovered paths and as base of every [path]
     std::vector<PathConfig> paths;  // [path NAME] sections, in order of first appearance
     Provenance origins;

@@ -13,13 +13,14 @@ namespace {
 
 constexpr unsigned kPolicyKey = kInPolicy | kInPath;
 
-constexpr std::array<KeySpec, 28> kKeys{{
+constexpr std::array<KeySpec, 29> kKeys{{
     // [daemon]
     {"mode", ValueKind::kMode, kInDaemon},
     {"tick", ValueKind::kTick, kInDaemon},
     {"record", ValueKind::kOptionalFile, kInDaemon},
     {"discover", ValueKind::kBool, kInDaemon},
     {"sysrq_trigger", ValueKind::kFile, kInDaemon},
+    {"admin_group", ValueKind::kGroupName, kInDaemon},
     // [policy] and [path NAME]
     {"io_timeout", ValueKind::kDuration, kPolicyKey},
     {"probe_interval", ValueKind::kDuration, kPolicyKey},
@@ -162,6 +163,15 @@ bool has_space(std::string_view s) {
     return std::any_of(s.begin(), s.end(), is_space);
 }
 
+// The portable subset useradd/groupadd accept by default (NAME_REGEX), at most 32 bytes.
+bool valid_group_name(std::string_view s) {
+    auto lower = [](char c) { return c >= 'a' && c <= 'z'; };
+    auto digit = [](char c) { return c >= '0' && c <= '9'; };
+    return s.size() <= 32 && (lower(s.front()) || s.front() == '_') &&
+           std::all_of(s.begin() + 1, s.end(),
+                       [&](char c) { return lower(c) || digit(c) || c == '_' || c == '-'; });
+}
+
 }  // namespace
 
 std::vector<Action> default_ladder() {
@@ -277,6 +287,15 @@ std::optional<SettingValue> parse_value(const KeySpec& spec, std::string_view te
         case ValueKind::kResource:
             if (!valid_name(text)) {
                 error = fmt::format("'{}' is not a DRBD resource name ([A-Za-z0-9_.-]+)", text);
+                return std::nullopt;
+            }
+            return std::string(text);
+        case ValueKind::kGroupName:
+            if (!text.empty() && !valid_group_name(text)) {
+                error = fmt::format(
+                    "'{}' is not a group name ([a-z_][a-z0-9_-]*, at most 32 characters; empty "
+                    "= root only)",
+                    text);
                 return std::nullopt;
             }
             return std::string(text);

@@ -29,6 +29,7 @@ enum class ValueKind {
     kOptionalFile,  // an absolute path or empty (off)
     kDevice,        // an absolute path under /dev
     kResource,      // a DRBD resource name
+    kGroupName,     // a Unix group name ([a-z_][a-z0-9_-]*), may be empty
 };
 
 // Which sections accept a key.

@@ -154,6 +154,19 @@ std::unique_ptr<Executor> make_executor(const std::string& sysrq_path, EventSink
                                           std::move(real));
 }
 
+// Looked up once here: the bus thread checks callers against the gid, never through NSS.
+AdminGroup admin_group(const std::string& name) {
+    std::string problem;
+    AdminGroup group = resolve_admin_group(name, problem);
+    if (group.gid)
+        spdlog::info("Root and members of group '{}' (gid {}) may change mode, fence and reload",
+                     name, *group.gid);
+    else if (!name.empty())
+        spdlog::warn("admin_group '{}': {}; only root may change mode, fence and reload", name,
+                     problem);
+    return group;
+}
+
 bool same_path(const PathConfig& a, const PathConfig& b) {
     return a.name == b.name && to_json(a) == to_json(b);
 }
@@ -301,7 +314,8 @@ int Daemon::run() {
     }
     if (connection_) {
         try {
-            service_ = std::make_unique<BusService>(*connection_, *control_, kVersion);
+            service_ = std::make_unique<BusService>(*connection_, *control_, kVersion,
+                                                    admin_group(config_.admin_group));
             connection_->requestName(kBusName);  // objects first, then the name
             connection_->enterEventLoopAsync();
         } catch (const sdbus::Error& e) {
