@@ -86,9 +86,11 @@ Failure bus_failure(const std::string& what, const sdbus::Error& e, const std::s
                        fmt::format("iohealthd is not running ({} not on {})", kBusName, bus));
     if (name == "org.freedesktop.DBus.Error.AccessDenied" ||
         name == error_name(BusError::kAccessDenied))
-        return Failure(kExitAccessDenied,
-                       fmt::format("Could not {}: permission denied, this needs root ({})", what,
-                                   e.getMessage()));
+        return Failure(
+            kExitAccessDenied,
+            fmt::format("Could not {}: permission denied, this needs root or the daemon's "
+                        "admin_group ({})",
+                        what, e.getMessage()));
     return Failure(kExitFailed, fmt::format("Could not {}: {} ({})", what, e.getMessage(), name));
 }
 

@@ -21,7 +21,7 @@ enum ExitCode : int {
     kExitFailed = 1,       // the daemon refused or failed the request, or the action failed
     kExitUsage = 2,        // bad command line
     kExitNotRunning = 3,   // iohealthd is not on the bus, or the bus cannot be reached
-    kExitAccessDenied = 4  // the request needs root
+    kExitAccessDenied = 4  // the request needs root or the admin group
 };
 
 // Ends the command: the message for stderr and the exit code.
