@@ -104,7 +104,7 @@ TEST(DiskstatsParse, OlderLayoutsLeaveMissingFieldsZero) {
     EXPECT_EQ(mid.records[0].flushes, 0u);
 }
 
-TEST(DiskstatsParse, OddLinesAreSkippedVerbatimAndTheRestParsed) {
+TEST(DiskstatsParse, OddLinesAreSetAsideVerbatimAndTheRestParsed) {
     const auto p = parse_diskstats(fixture("odd.txt"));
     ASSERT_EQ(p.records.size(), 2u);
     EXPECT_EQ(p.records[0].name, "sda");
@@ -226,7 +226,7 @@ TEST(DiskstatsSource, OnlyTheSelectedDevicesAndVanishedOnesDropOut) {
     EXPECT_EQ(source.collect(TimePoint{}).at(kVda).completed, 0u);
 }
 
-TEST(DiskstatsSource, OddLinesAreLoggedOnceByContentAndSkipped) {
+TEST(DiskstatsSource, OddLinesAreLoggedOnceByContentAndLeftOut) {
     LogCapture log;
     DiskstatsFile file;
     DiskstatsSource source(file.path());
