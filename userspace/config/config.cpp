@@ -262,9 +262,7 @@ void Loader::build_path(const PathDraft& draft, DaemonConfig& config, Validator&
                                        kinds[0])});
     }
     if (kinds.size() > 1) return;
-    path.kind = kinds[0] == "device"  ? PathKind::kDevice
-                : kinds[0] == "mount" ? PathKind::kMount
-                                      : PathKind::kDrbd;
+    path.kind = *path_kind_from_string(kinds[0]);  // kKindKeys are the PathKind names
     OriginMap& origins = config.origins[section];
     const Setting& target = draft.settings.find(kinds[0])->second;
     path.target = std::get<std::string>(target.value);

@@ -59,4 +59,8 @@ std::string_view to_string(PathKind k) {
     return enum_name(kKinds, k);
 }
 
+std::optional<PathKind> path_kind_from_string(std::string_view s) {
+    return enum_value(kKinds, s);
+}
+
 }  // namespace iohealth

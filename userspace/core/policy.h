@@ -70,6 +70,7 @@ struct PathPolicy {
 
 enum class PathKind { kDevice, kMount, kDrbd };
 std::string_view to_string(PathKind k);
+std::optional<PathKind> path_kind_from_string(std::string_view s);
 
 struct PathConfig {
     std::string name;  // the id used in logs, D-Bus and the CLI

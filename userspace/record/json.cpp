@@ -1,5 +1,7 @@
 #include "record/json.h"
 
+#include "core/enum_table.h"
+
 #include <stdexcept>
 
 namespace iohealth {
@@ -24,23 +26,11 @@ E parse_enum(const json& j, F from_string, const char* what) {
     throw std::runtime_error("unknown " + std::string(what) + " '" + s + "'");
 }
 
-constexpr std::string_view probe_name(ProbeState s) {
-    switch (s) {
-        case ProbeState::kIdle:
-            return "idle";
-        case ProbeState::kPending:
-            return "pending";
-        case ProbeState::kAbsent:
-            break;
-    }
-    return "absent";
-}
-ProbeState probe_from(const std::string& s) {
-    if (s == "idle") return ProbeState::kIdle;
-    if (s == "pending") return ProbeState::kPending;
-    if (s == "absent") return ProbeState::kAbsent;
-    throw std::runtime_error("unknown probe state '" + s + "'");
-}
+constexpr EnumTable<ProbeState, 3> kProbeStates{{
+    {ProbeState::kAbsent, "absent"},
+    {ProbeState::kIdle, "idle"},
+    {ProbeState::kPending, "pending"},
+}};
 }  // namespace
 
 json to_json(const Sample& s) {
@@ -64,7 +54,7 @@ json to_json(const Sample& s) {
           {"oldest_in_flight_age",
            k.oldest_in_flight_age ? json(k.oldest_in_flight_age->count()) : json(nullptr)}}},
         {"heartbeat",
-         {{"state", probe_name(h.state)},
+         {{"state", enum_name(kProbeStates, h.state)},
           {"last_success", opt(h.last_success)},
           {"pending_since", opt(h.pending_since)},
           {"failing_since", opt(h.failing_since)},
@@ -104,7 +94,9 @@ Sample sample_from_json(const json& j) {
     if (!k.at("oldest_in_flight_age").is_null())
         s.kernel.oldest_in_flight_age = dur(k.at("oldest_in_flight_age"));
     const auto& h = j.at("heartbeat");
-    s.heartbeat.state = probe_from(h.at("state").get<std::string>());
+    s.heartbeat.state = parse_enum<ProbeState>(
+        h.at("state"), [](std::string_view v) { return enum_value(kProbeStates, v); },
+        "probe state");
     s.heartbeat.last_success = opt_time(h.at("last_success"));
     s.heartbeat.pending_since = opt_time(h.at("pending_since"));
     s.heartbeat.failing_since = opt_time(h.at("failing_since"));
@@ -158,15 +150,7 @@ json to_json(const PathConfig& p) {
 PathConfig path_from_json(const json& j) {
     PathConfig p;
     p.name = j.at("name").get<std::string>();
-    const auto kind = j.at("kind").get<std::string>();
-    if (kind == "device")
-        p.kind = PathKind::kDevice;
-    else if (kind == "mount")
-        p.kind = PathKind::kMount;
-    else if (kind == "drbd")
-        p.kind = PathKind::kDrbd;
-    else
-        throw std::runtime_error("unknown path kind '" + kind + "'");
+    p.kind = parse_enum<PathKind>(j.at("kind"), path_kind_from_string, "path kind");
     p.target = j.at("target").get<std::string>();
     p.preset = j.at("preset").get<std::string>();
     const auto& t = j.at("timings");
