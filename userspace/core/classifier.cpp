@@ -226,6 +226,7 @@ Classification classify(const ClassifierState& previous, const EvidenceWindow& w
     }
     if (a.resync_advancing) reason += "; resync advancing (proof of life)";
     if (!s.facts.note.empty()) reason += "; " + s.facts.note;
+    if (const std::string vms = describe_vm_facts(s.facts); !vms.empty()) reason += "; " + vms;
 
     Classification out;
     out.previous = prev;

@@ -2,11 +2,25 @@
 
 #include <algorithm>
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
 namespace iohealth {
 
 void EvidenceWindow::push(Sample s) {
     ticks_.push_back(std::move(s));
     while (ticks_.size() > capacity_) ticks_.pop_front();
+}
+
+std::string describe_vm_facts(const StorageFacts& f) {
+    std::string out;
+    if (f.vm_io_errors > 0)
+        out = fmt::format("{} VM I/O error{} (latest {})", f.vm_io_errors,
+                          f.vm_io_errors == 1 ? "" : "s", f.vm_io_error);
+    if (!f.vms_paused_on_io_error.empty())
+        out += fmt::format("{}paused on I/O error: {}", out.empty() ? "" : "; ",
+                           fmt::join(f.vms_paused_on_io_error, ", "));
+    return out;
 }
 
 namespace {

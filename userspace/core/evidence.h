@@ -7,6 +7,7 @@
 #include <deque>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/histogram.h"
 #include "core/time.h"
@@ -67,9 +68,15 @@ struct StorageFacts {
     std::string suspended_reason;
     bool quorum_lost = false;
     std::string note;  // free text for explain ("peer r0:node2 silent 12s")
+    // libvirt: guests with a disk image on this path (sources/libvirt_path_vms.h).
+    std::uint64_t vm_io_errors = 0;  // their disks' I/O-error events during the tick
+    std::string vm_io_error;         // the latest of them: "vm1 vda: enospc"
+    std::vector<std::string> vms_paused_on_io_error;  // those paused by an I/O error
 
     bool operator==(const StorageFacts&) const = default;
 };
+// "3 VM I/O errors (latest vm1 vda: eio); paused on I/O error: vm1", or "" when none.
+std::string describe_vm_facts(const StorageFacts& facts);
 
 struct Sample {
     TimePoint at;

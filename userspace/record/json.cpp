@@ -68,7 +68,10 @@ json to_json(const Sample& s) {
           {"io_suspended", f.io_suspended},
           {"suspended_reason", f.suspended_reason},
           {"quorum_lost", f.quorum_lost},
-          {"note", f.note}}},
+          {"note", f.note},
+          {"vm_io_errors", f.vm_io_errors},
+          {"vm_io_error", f.vm_io_error},
+          {"vms_paused_on_io_error", f.vms_paused_on_io_error}}},
     };
 }
 
@@ -111,6 +114,10 @@ Sample sample_from_json(const json& j) {
     s.facts.suspended_reason = f.at("suspended_reason").get<std::string>();
     s.facts.quorum_lost = f.at("quorum_lost").get<bool>();
     s.facts.note = f.at("note").get<std::string>();
+    // Recordings made before the libvirt source have no guest facts.
+    s.facts.vm_io_errors = f.value("vm_io_errors", std::uint64_t{0});
+    s.facts.vm_io_error = f.value("vm_io_error", std::string());
+    s.facts.vms_paused_on_io_error = f.value("vms_paused_on_io_error", std::vector<std::string>{});
     return s;
 }
 
