@@ -109,6 +109,7 @@ TEST(LoadConfig, EmptyTextGivesTheBuiltInDefaults) {
     EXPECT_TRUE(c.discover_block_devices);
     EXPECT_EQ(c.sysrq_path, "/proc/sysrq-trigger");
     EXPECT_EQ(c.admin_group, "iohealth");
+    EXPECT_EQ(c.libvirt_uri, "qemu:///system");
     EXPECT_TRUE(c.record_path.empty());
     EXPECT_TRUE(c.paths.empty());
     const PathPolicy& p = c.defaults;
@@ -152,6 +153,14 @@ TEST(LoadConfig, DerivedValuesFollowThePathsOwnIoTimeout) {
 
 TEST(LoadConfig, EmptyAdminGroupMeansRootOnly) {
     EXPECT_EQ(load_ok("[daemon]\nadmin_group =\n").admin_group, "");
+}
+
+TEST(LoadConfig, LibvirtUriIsAnyDriverUriOrEmptyForNoVmTracking) {
+    EXPECT_EQ(load_ok("[libvirt]\nuri = qemu+ssh://root@kvm1/system?keyfile=/k\n").libvirt_uri,
+              "qemu+ssh://root@kvm1/system?keyfile=/k");
+    EXPECT_EQ(load_ok("[libvirt]\nuri = test:///tmp/node.xml\n").libvirt_uri,
+              "test:///tmp/node.xml");
+    EXPECT_EQ(load_ok("[libvirt]\nuri =\n").libvirt_uri, "");
 }
 
 TEST(LoadConfig, CustomCommandIsSplitWithoutAShell) {

@@ -30,6 +30,10 @@ discover = yes                           ; (default)
 sysrq_trigger = /proc/sysrq-trigger      ; (default)
 admin_group = iohealth                   ; (default)
 
+# where the guests on this host are listed (empty uri: not at all)
+[libvirt]
+uri = qemu:///system                     ; (default)
+
 # the policy of discovered disks, and the base of every [path]
 [policy]
 io_timeout = 10s                         ; (preset block)

@@ -64,7 +64,8 @@ INSTANTIATE_TEST_SUITE_P(
         // --- Sections and keys
         Row{"unknown_section",
             "[policyy]\nio_timeout = 10s\n",
-            {"t.conf:1: [policyy] unknown section (expected [daemon], [policy] or [path NAME])"}},
+            {"t.conf:1: [policyy] unknown section (expected [daemon], [libvirt], [policy] or [path "
+             "NAME])"}},
         Row{"unknown_key",
             "[policy]\nio_timout = 10s\n",
             {"t.conf:2: [policy] io_timout: unknown key"}},
@@ -112,6 +113,16 @@ INSTANTIATE_TEST_SUITE_P(
         Row{"record_relative",
             "[daemon]\nrecord = evidence.rec\n",
             {"t.conf:2: [daemon] record: 'evidence.rec' is not an absolute path"}},
+        Row{"libvirt_uri_without_scheme",
+            "[libvirt]\nuri = /var/run/libvirt/libvirt-sock\n",
+            {"t.conf:2: [libvirt] uri: '/var/run/libvirt/libvirt-sock' is not a libvirt URI "
+             "(expected driver://[host]/path, e.g. qemu:///system; empty = no VM tracking)"}},
+        Row{"libvirt_uri_in_daemon",
+            "[daemon]\nuri = qemu:///system\n",
+            {"t.conf:2: [daemon] uri: not allowed here (it belongs in [libvirt])"}},
+        Row{"daemon_key_in_libvirt",
+            "[libvirt]\nmode = armed\n",
+            {"t.conf:2: [libvirt] mode: not allowed here (it belongs in [daemon])"}},
         Row{"admin_group_not_a_group_name",
             "[daemon]\nadmin_group = Storage Ops\n",
             {"t.conf:2: [daemon] admin_group: 'Storage Ops' is not a group name "
@@ -319,7 +330,8 @@ TEST(ConfigRule, ErrorsFromSeveralRulesAreAllCollected) {
     EXPECT_EQ(errors_of("[daemon]\nmode = on\n[policy]\nfoo = 1\nladder = reboot, log-only\n"
                         "[bar]\n"),
               (std::vector<std::string>{
-                  "t.conf:6: [bar] unknown section (expected [daemon], [policy] or [path NAME])",
+                  "t.conf:6: [bar] unknown section (expected [daemon], [libvirt], [policy] or "
+                  "[path NAME])",
                   "t.conf:2: [daemon] mode: unknown mode 'on' (expected dry-run, armed or "
                   "disarmed)",
                   "t.conf:4: [policy] foo: unknown key",

@@ -50,6 +50,7 @@ class Loader {
 
     std::string main_file_;
     SettingMap daemon_;
+    SettingMap libvirt_;
     SettingMap policy_;
     std::vector<PathDraft> paths_;
     std::map<std::string, SettingMap, std::less<>> presets_;
@@ -69,12 +70,14 @@ SettingMap* Loader::section_settings(std::string_view section, SettingMap& polic
     if (section == "policy") return &policy;
     if (&policy != &policy_) return nullptr;  // a preset: only [policy]
     if (section == "daemon") return &daemon_;
+    if (section == "libvirt") return &libvirt_;
     PathDraft* draft = path_draft(section);
     return draft ? &draft->settings : nullptr;
 }
 
 std::string_view scope_hint(unsigned scopes) {
     if (scopes == kInDaemon) return "[daemon]";
+    if (scopes == kInLibvirt) return "[libvirt]";
     if (scopes == kInPath) return "[path NAME]";
     return "[policy] or [path NAME]";
 }
@@ -82,6 +85,7 @@ std::string_view scope_hint(unsigned scopes) {
 unsigned scope_bit(std::string_view section) {
     if (section == "daemon") return kInDaemon;
     if (section == "policy") return kInPolicy;
+    if (section == "libvirt") return kInLibvirt;
     return kInPath;
 }
 
@@ -96,10 +100,12 @@ void Loader::read_into(std::string_view text, std::string_view file, ValueOrigin
     // Section headers first: a section is known (and a path exists) even with no keys.
     for (const IniSection& s : doc.sections) {
         if (s.name == "daemon" || s.name == "policy") continue;
+        if (s.name == "libvirt" && !reading_preset) continue;
         if (reading_preset || s.name.rfind("path", 0) != 0) {
             fail(s.line, s.name, {},
                  reading_preset ? "a preset has only a [policy] section"
-                                : "unknown section (expected [daemon], [policy] or [path NAME])");
+                                : "unknown section (expected [daemon], [libvirt], [policy] or "
+                                  "[path NAME])");
             continue;
         }
         if (s.name.rfind(kPathPrefix, 0) != 0) {
@@ -291,6 +297,7 @@ ConfigResult Loader::finish() {
     take(daemon_, "discover", config.discover_block_devices, daemon_origins);
     take(daemon_, "sysrq_trigger", config.sysrq_path, daemon_origins);
     take(daemon_, "admin_group", config.admin_group, daemon_origins);
+    take(libvirt_, "uri", config.libvirt_uri, config.origins["libvirt"]);
     const ValueOrigin tick_origin =
         daemon_origins.count("tick") ? daemon_origins["tick"] : ValueOrigin{};
 

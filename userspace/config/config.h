@@ -37,6 +37,8 @@ struct DaemonConfig {
     std::string sysrq_path = "/proc/sysrq-trigger";  // [daemon] sysrq_trigger = FILE
     std::string admin_group = "iohealth";  // [daemon] admin_group: may change mode, fence and
                                            // reload over the bus besides root (empty: root only)
+    std::string libvirt_uri = "qemu:///system";  // [libvirt] uri: where the guests are listed
+                                                 // (empty: no VM tracking)
     PathPolicy defaults;  // [policy], applied to discovered paths and as base of every [path]
     std::vector<PathConfig> paths;  // [path NAME] sections, in order of first appearance
     Provenance origins;

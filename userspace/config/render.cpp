@@ -80,6 +80,8 @@ std::string render_effective(const DaemonConfig& c) {
     w.value("discover", ValueKind::kBool, c.discover_block_devices);
     w.value("sysrq_trigger", ValueKind::kFile, c.sysrq_path);
     w.value("admin_group", ValueKind::kGroupName, c.admin_group);
+    w.section("libvirt", "where the guests on this host are listed (empty uri: not at all)");
+    w.value("uri", ValueKind::kLibvirtUri, c.libvirt_uri);
     w.section("policy", "the policy of discovered disks, and the base of every [path]");
     w.policy(c.defaults);
     for (const PathConfig& p : c.paths) {

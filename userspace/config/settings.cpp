@@ -13,7 +13,7 @@ namespace {
 
 constexpr unsigned kPolicyKey = kInPolicy | kInPath;
 
-constexpr std::array<KeySpec, 29> kKeys{{
+constexpr std::array<KeySpec, 30> kKeys{{
     // [daemon]
     {"mode", ValueKind::kMode, kInDaemon},
     {"tick", ValueKind::kTick, kInDaemon},
@@ -21,6 +21,8 @@ constexpr std::array<KeySpec, 29> kKeys{{
     {"discover", ValueKind::kBool, kInDaemon},
     {"sysrq_trigger", ValueKind::kFile, kInDaemon},
     {"admin_group", ValueKind::kGroupName, kInDaemon},
+    // [libvirt]
+    {"uri", ValueKind::kLibvirtUri, kInLibvirt},
     // [policy] and [path NAME]
     {"io_timeout", ValueKind::kDuration, kPolicyKey},
     {"probe_interval", ValueKind::kDuration, kPolicyKey},
@@ -164,6 +166,17 @@ bool has_space(std::string_view s) {
 }
 
 // The portable subset useradd/groupadd accept by default (NAME_REGEX), at most 32 bytes.
+// What virConnectOpen() takes: "driver[+transport]://[host]/path[?query]".
+bool valid_libvirt_uri(std::string_view s) {
+    const std::size_t scheme = s.find("://");
+    if (scheme == std::string_view::npos || scheme == 0 || has_space(s)) return false;
+    return std::isalpha(static_cast<unsigned char>(s.front())) &&
+           std::all_of(s.begin(), s.begin() + std::ptrdiff_t(scheme), [](char c) {
+               return std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '-' ||
+                      c == '.';
+           });
+}
+
 bool valid_group_name(std::string_view s) {
     auto lower = [](char c) { return c >= 'a' && c <= 'z'; };
     auto digit = [](char c) { return c >= '0' && c <= '9'; };
@@ -295,6 +308,15 @@ std::optional<SettingValue> parse_value(const KeySpec& spec, std::string_view te
                 error = fmt::format(
                     "'{}' is not a group name ([a-z_][a-z0-9_-]*, at most 32 characters; empty "
                     "= root only)",
+                    text);
+                return std::nullopt;
+            }
+            return std::string(text);
+        case ValueKind::kLibvirtUri:
+            if (!text.empty() && !valid_libvirt_uri(text)) {
+                error = fmt::format(
+                    "'{}' is not a libvirt URI (expected driver://[host]/path, e.g. "
+                    "qemu:///system; empty = no VM tracking)",
                     text);
                 return std::nullopt;
             }

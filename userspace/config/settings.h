@@ -30,10 +30,11 @@ enum class ValueKind {
     kDevice,        // an absolute path under /dev
     kResource,      // a DRBD resource name
     kGroupName,     // a Unix group name ([a-z_][a-z0-9_-]*), may be empty
+    kLibvirtUri,    // scheme:// and no whitespace ("qemu:///system"), or empty (off)
 };
 
 // Which sections accept a key.
-enum ScopeBits : unsigned { kInDaemon = 1, kInPolicy = 2, kInPath = 4 };
+enum ScopeBits : unsigned { kInDaemon = 1, kInPolicy = 2, kInPath = 4, kInLibvirt = 8 };
 
 struct KeySpec {
     std::string_view key;
