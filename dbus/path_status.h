@@ -3,8 +3,16 @@
 // so the bus layer never reaches into the classifier or the escalation engine.
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace iohealth {
+
+// A guest with a disk on the path.
+struct VmStatus {
+    std::string name;
+    std::string state;  // "running", "paused (I/O error)", ...
+    bool operator==(const VmStatus&) const = default;
+};
 
 struct PathStatus {
     std::string name;     // the path's id (config/discovery name)
@@ -20,6 +28,7 @@ struct PathStatus {
     std::uint64_t errors = 0;              // failed I/Os over the explain window
     std::int32_t escalation_step = 0;      // 1-based ladder step; 0 = not escalating
     std::uint64_t fence_by_usec = 0;       // CLOCK_REALTIME us of the next step; 0 = none
+    std::vector<VmStatus> vms;             // by name
 
     bool operator==(const PathStatus&) const = default;
 };

@@ -58,6 +58,7 @@ std::vector<std::string> changed_properties(const PathStatus& a, const PathStatu
     check(a.errors != b.errors, "Errors");
     check(a.escalation_step != b.escalation_step, "EscalationStep");
     check(a.fence_by_usec != b.fence_by_usec, "FenceByUSec");
+    check(a.vms != b.vms, "Vms");
     return names;
 }
 
@@ -109,6 +110,11 @@ class PathObject final : public PathBase {
     uint64_t Errors() override { return read(&PathStatus::errors); }
     int32_t EscalationStep() override { return read(&PathStatus::escalation_step); }
     uint64_t FenceByUSec() override { return read(&PathStatus::fence_by_usec); }
+    std::vector<sdbus::Struct<std::string, std::string>> Vms() override {
+        std::vector<sdbus::Struct<std::string, std::string>> out;
+        for (const VmStatus& vm : read(&PathStatus::vms)) out.emplace_back(vm.name, vm.state);
+        return out;
+    }
 
     mutable std::mutex mutex_;
     PathStatus status_;

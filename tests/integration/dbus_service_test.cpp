@@ -311,6 +311,23 @@ TEST_F(DbusServiceTest, PropertiesChangedNamesExactlyWhatChanged) {
     EXPECT_EQ(path_changes, 1u) << join(events_.all());
 }
 
+TEST_F(DbusServiceTest, EachPathListsItsVmsAndSignalsWhenTheyChange) {
+    PathClient path(*client_, manager_->GetPath("dm-0"), events_);
+    EXPECT_TRUE(path.Vms().empty());
+    auto status = healthy("dm-0");
+    status.vms = {{"i-2-87-VM", "running"}, {"r-78-VM", "paused (I/O error)"}};
+    service_->update({status, healthy("nfs-primary")});
+    ASSERT_TRUE(events_.wait_for("PathChanged Vms")) << join(events_.all());
+    const auto vms = path.Vms();
+    ASSERT_EQ(vms.size(), 2u);
+    EXPECT_EQ(vms[1].get<0>(), "r-78-VM");
+    EXPECT_EQ(vms[1].get<1>(), "paused (I/O error)");
+    EXPECT_EQ(busctl("get-property org.iohealth.IoHealth1 /org/iohealth/IoHealth1/path/dm_2d0 "
+                     "org.iohealth.IoHealth1.Path Vms"),
+              "a(ss) 2 \"i-2-87-VM\" \"running\" \"r-78-VM\" \"paused (I/O error)\"\n");
+    service_->update({healthy("dm-0"), healthy("nfs-primary")});
+}
+
 TEST_F(DbusServiceTest, ObjectManagerTracksPathsComingAndGoing) {
     service_->update({healthy("dm-0"), healthy("nfs-primary"), healthy("drbd-r0")});
     ASSERT_TRUE(events_.wait_for("Added /org/iohealth/IoHealth1/path/drbd_2dr0"));

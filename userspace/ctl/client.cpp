@@ -19,6 +19,13 @@ json variant_json(const sdbus::Variant& v) {
     if (v.containsValueOfType<std::uint32_t>()) return v.get<std::uint32_t>();
     if (v.containsValueOfType<std::int32_t>()) return v.get<std::int32_t>();
     if (v.containsValueOfType<bool>()) return v.get<bool>();
+    using Vms = std::vector<sdbus::Struct<std::string, std::string>>;  // Path.Vms, a(ss)
+    if (v.containsValueOfType<Vms>()) {
+        json out = json::array();
+        for (const auto& vm : v.get<Vms>())
+            out.push_back({{"name", vm.get<0>()}, {"state", vm.get<1>()}});
+        return out;
+    }
     return fmt::format("<{}>", v.peekValueType());
 }
 

@@ -102,6 +102,15 @@ std::string signal_text(const json& s) {
     return s.dump();
 }
 
+// "i-2-87-VM (running), r-78-VM (paused (I/O error))", or "none".
+std::string vm_list(const json& vms) {
+    std::string out;
+    for (const auto& vm : vms)
+        out += fmt::format("{}{} ({})", out.empty() ? "" : ", ", vm.value("name", ""),
+                           vm.value("state", ""));
+    return out.empty() ? "none" : out;
+}
+
 Duration parse_or_usage(const std::string& text, const char* option) {
     const auto parsed = parse_duration(text);
     if (!parsed.value) throw Failure(kExitUsage, fmt::format("{}: {}", option, parsed.error));
@@ -175,6 +184,8 @@ int verb_show(Client& client, const Options& o) {
             text = human_usec(value.get<std::uint64_t>());
         else if (value.is_string())
             text = value.get<std::string>();
+        else if (key == "vms")
+            text = vm_list(value);
         else
             text = value.dump();
         fmt::print("{}: {}\n", key, text);
