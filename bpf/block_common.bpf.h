@@ -86,8 +86,17 @@ static __always_inline void ioh_record_completion(struct ioh_dev_stats *s, __u32
 		s->errors[ioh_err_kind(status)] += 1;
 	else
 		s->bytes += bytes;
-	if (have_latency && op < IOH_OP_MAX)
-		s->hist[op][ioh_latency_slot(latency_ns)] += 1;
+	if (have_latency && op < IOH_OP_MAX) {
+		/* One check of the flat index right before the access: clang spills op and reloads
+		 * it after the check above, and older verifiers (Debian 12's 6.1) do not carry the
+		 * bound to the reloaded copy ("R7 unbounded memory access"; the host's 6.18 does).
+		 * barrier_var keeps clang from proving this check redundant and dropping it. */
+		__u32 i = op * IOH_HIST_SLOTS + ioh_latency_slot(latency_ns);
+
+		barrier_var(i);
+		if (i < IOH_OP_MAX * IOH_HIST_SLOTS)
+			(&s->hist[0][0])[i] += 1;
+	}
 }
 
 #endif /* IOHEALTH_BPF_BLOCK_COMMON_BPF_H */

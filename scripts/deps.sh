@@ -13,6 +13,8 @@ packages=(
   libgtest-dev libgmock-dev libfuse3-dev fuse3 dbus python3-dbusmock fio util-linux e2fsprogs systemd
   # xmllint for the polkit actions file (polkitd adds its DTD, so the check validates too)
   libxml2-utils
+  # the VM tier (tests/vm): qemu, the guest's initramfs, and the tools its scenarios run
+  qemu-system-x86 busybox-static kmod cpio dmsetup iproute2 drbd-utils nfs-kernel-server
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs, builds and runs every test: unit, integration (root: real BPF, loop devices, FUSE
-# faults, a private dbus-daemon), the daemon end to end; then the same tests under
-# ASan+UBSan, then the config fuzzer for a bounded time.
+# faults, a private dbus-daemon), the daemon end to end; the VM tier (qemu guests on Debian's
+# stock kernel: device-mapper, DRBD, NFS, a real reboot); then the unit, integration and e2e
+# tests under ASan+UBSan, then the config fuzzer for a bounded time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
@@ -11,7 +12,9 @@ echo "=== build (RelWithDebInfo) ==="
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$jobs"
 echo "=== tests ==="
-(cd build && ctest --output-on-failure --timeout 600)
+(cd build && ctest --output-on-failure --timeout 600 -LE vm)
+echo "=== VM tier (one qemu guest per scenario) ==="
+(cd build && ctest --output-on-failure -L vm)
 
 echo "=== build (ASan+UBSan) ==="
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DIOHEALTH_SANITIZE=ON >/dev/null

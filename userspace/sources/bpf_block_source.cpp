@@ -14,6 +14,8 @@
 #include <fmt/format.h>
 #include <algorithm>
 #include <cerrno>
+#include <cstdarg>
+#include <cstdio>
 #include <cstring>
 
 #include "block_bio.skel.h"
@@ -52,9 +54,14 @@ std::uint64_t monotonic_ns() {
 }
 
 int libbpf_to_spdlog(enum libbpf_print_level level, const char* format, va_list args) {
-    char line[512];
-    const int n = std::vsnprintf(line, sizeof(line), format, args);
-    std::string_view text(line, n > 0 ? std::min<std::size_t>(n, sizeof(line) - 1) : 0);
+    // Sized to the message: a verifier log (why a program was refused) is one long message.
+    va_list copy;
+    va_copy(copy, args);
+    const int n = std::vsnprintf(nullptr, 0, format, copy);
+    va_end(copy);
+    std::string line(n > 0 ? static_cast<std::size_t>(n) : 0, '\0');
+    if (n > 0) std::vsnprintf(line.data(), line.size() + 1, format, args);
+    std::string_view text(line);
     while (!text.empty() && text.back() == '\n') text.remove_suffix(1);
     // libbpf is chatty at info; only its warnings are worth a line outside debug.
     if (level == LIBBPF_WARN)

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Fetches Debian's stock kernel (the one linux-image-amd64 depends on) once per machine and
+# prints the directory that holds it: vmlinuz and lib/modules/<version> with modules.dep.
+# This host's own kernel has no DRBD, NFS or device-mapper; the stock one has them as modules.
+# Usage: fetch_kernel.sh [CACHE_ROOT]   (default /var/cache/iohealth-vm)
+set -euo pipefail
+cache_root=${1:-${IOHEALTH_VM_CACHE:-/var/cache/iohealth-vm}}
+
+package=$(apt-cache depends linux-image-amd64 2>/dev/null |
+  sed -n 's/^ *Depends: \(linux-image-[0-9][^ ]*-amd64\)$/\1/p' | head -n1)
+if [ -z "$package" ]; then
+  echo "fetch_kernel: apt-cache knows no linux-image-amd64 dependency (run apt-get update)" >&2
+  exit 1
+fi
+version=${package#linux-image-}
+dir=$cache_root/$version
+mkdir -p "$cache_root"
+
+# Several test processes may ask at once: one fetches, the others wait for it.
+exec 9>"$cache_root/.lock"
+flock 9
+if [ ! -e "$dir/.complete" ]; then
+  rm -rf "$dir"
+  work=$(mktemp -d "$cache_root/.fetch.XXXXXX")
+  trap 'rm -rf "$work"' EXIT
+  (cd "$work" && apt-get download -q "$package" >&2)
+  dpkg -x "$work"/"$package"_*.deb "$work/root"
+  depmod -b "$work/root" "$version"
+  mv "$work/root/boot/vmlinuz-$version" "$work/root/vmlinuz"
+  mv "$work/root" "$dir"
+  touch "$dir/.complete"
+fi
+echo "$dir"

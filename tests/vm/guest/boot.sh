@@ -1,0 +1,43 @@
+#!/bin/sh
+# The guest's second stage, PID 1 on the overlay root: mounts what a system needs, the
+# results share, runs the one scenario named in /results/vm.env and powers off. Every line
+# it prints goes to the serial console, which the host keeps as console.log.
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+
+mark() { echo "IOHEALTH-VM: $*"; }
+poweroff_now() {
+	sync
+	echo o >/proc/sysrq-trigger
+	sleep 30
+}
+
+mount -t tmpfs -o mode=0755 tmpfs /run
+mount -t tmpfs -o mode=1777 tmpfs /tmp
+mkdir -p /dev/pts /dev/shm /run/lock
+mount -t devpts devpts /dev/pts
+mount -t tmpfs tmpfs /dev/shm
+mount -t bpf bpf /sys/fs/bpf
+mount -t tracefs tracefs /sys/kernel/tracing
+mount -t debugfs debugfs /sys/kernel/debug
+mkdir -p /results
+if ! mount -t 9p -o trans=virtio,version=9p2000.L,msize=524288,cache=none results /results; then
+	mark "cannot mount the results share (9p tag results)"
+	poweroff_now
+fi
+# shellcheck source=/dev/null
+. /results/vm.env
+export IOHEALTH_SRC IOHEALTH_BUILD IOHEALTH_SCENARIO RESULTS=/results
+
+mark "booted $(uname -r) in $(cut -d' ' -f1 /proc/uptime)s"
+mark "scenario $IOHEALTH_SCENARIO start"
+cd /tmp || poweroff_now
+# The scenario's output goes to the console and to the share; its status to /results/rc.
+# A scenario that must not come back (real-reboot) simply never writes rc.
+{
+	bash "$IOHEALTH_SRC/tests/vm/scenarios/$IOHEALTH_SCENARIO.sh"
+	echo $? >/tmp/.scenario-rc
+} 2>&1 | tee /results/scenario.log
+rc=$(cat /tmp/.scenario-rc 2>/dev/null || echo 1)
+echo "$rc" >/results/rc
+mark "scenario $IOHEALTH_SCENARIO rc=$rc"
+poweroff_now

@@ -1,0 +1,231 @@
+# shellcheck shell=bash
+# Guest-side library of the VM tier: what a scenario (tests/vm/scenarios/NAME.sh, run by bash
+# as a child of the guest's PID 1) sources. See tests/vm/README.md.
+#
+# Set by the guest boot script: IOHEALTH_SRC, IOHEALTH_BUILD (the host's trees, read-only over
+# 9p), IOHEALTH_SCENARIO, RESULTS (the writable share; the host keeps it after the guest ends).
+# Times in the timeline are seconds since vm_setup, on the guest's CLOCK_MONOTONIC (the clock
+# of the daemon's event lines).
+set -eEuo pipefail
+
+IOHEALTHD=$IOHEALTH_BUILD/userspace/daemon/iohealthd
+EVENT_LOG=$RESULTS/events.log    # the daemon's --event-log
+DAEMON_LOG=$RESULTS/iohealthd.log # its stdout and stderr
+STEPS_LOG=$RESULTS/steps.log      # what the scenario did, for the timeline
+TIMELINE=$RESULTS/timeline.txt
+EVENT_CURSOR=0 # wait_for_event and the assertions look at event lines after this one
+IOHEALTHD_PID=
+export DM_DISABLE_UDEV=1 # no udev in the guest: dmsetup makes its own nodes, waits for none
+
+# CLOCK_MONOTONIC seconds (/proc/uptime is boot time; the guest never suspends).
+now() { cut -d' ' -f1 /proc/uptime; }
+
+# Seconds since vm_setup, one decimal.
+elapsed() { awk -v t="$(now)" -v t0="$VM_T0" 'BEGIN { printf "%.1f", t - t0 }'; }
+
+log() { echo "[$(elapsed)s] $*"; }
+
+# Records a scenario action in the timeline ("suspend dm-0") and prints it.
+step() {
+	echo "$(now) step $*" >>"$STEPS_LOG"
+	log "step: $*"
+}
+
+# Prints the daemon's event lines since the cursor.
+events() { tail -n +"$((EVENT_CURSOR + 1))" "$EVENT_LOG" 2>/dev/null || true; }
+
+# Later waits and assertions only see events from now on.
+events_from_now() { EVENT_CURSOR=$(wc -l <"$EVENT_LOG" 2>/dev/null || echo 0); }
+
+# Writes and prints the timeline: the scenario's steps and the daemon's events (verdicts with
+# their evidence, fence steps), merged in time order.
+timeline() {
+	{
+		cat "$STEPS_LOG" "$EVENT_LOG" 2>/dev/null | sort -s -g -k1,1 |
+			awk -v t0="$VM_T0" '$1 ~ /^[0-9.]+$/ {
+				at = $1; $1 = ""; printf "%+8.1fs %s\n", at - t0, substr($0, 2) }'
+	} >"$TIMELINE"
+	echo "--- timeline (s since setup; steps and iohealthd events) ---"
+	cat "$TIMELINE"
+}
+
+pass() {
+	trap - ERR
+	timeline
+	log "PASS: $IOHEALTH_SCENARIO"
+	exit 0
+}
+
+fail() {
+	trap - ERR
+	log "FAIL: $*"
+	echo "$(now) step FAIL: $*" >>"$STEPS_LOG"
+	if [ -n "$IOHEALTHD_PID" ] && [ -f "$DAEMON_LOG" ]; then
+		echo "--- iohealthd log (last 40 lines) ---"
+		tail -n 40 "$DAEMON_LOG"
+	fi
+	timeline
+	exit 1
+}
+trap 'fail "line $LINENO: \"$BASH_COMMAND\" failed"' ERR
+
+# Loads modules, brings lo up, names the host, enables sysrq, starts the timeline clock.
+# vm_setup [MODULE...] (loop and dm-mod always).
+vm_setup() {
+	VM_T0=$(now)
+	local m
+	for m in loop dm-mod "$@"; do
+		modprobe "$m" || fail "modprobe $m failed"
+	done
+	ip link set lo up
+	hostname "${VM_HOSTNAME:-iohealth-vm}"
+	mkdir -p /run/lock
+	echo 1 >/proc/sys/kernel/sysrq
+	: >"$STEPS_LOG"
+	step "setup done: kernel $(uname -r), modules: loop dm-mod $*"
+}
+
+# make_loop SIZE_MB: a loop device over a file on the guest's tmpfs; prints /dev/loopN.
+make_loop() {
+	local file
+	file=$(mktemp /tmp/loop.XXXXXX)
+	truncate -s "${1}M" "$file"
+	losetup --find --show --direct-io=on "$file" 2>/dev/null || losetup --find --show "$file"
+}
+
+sectors_of() { blockdev --getsz "$1"; }
+
+# dm_create NAME TABLE: prints /dev/dm-N (no udev: /dev/mapper links are not made for us).
+dm_create() {
+	dmsetup create "$1" --table "$2" >/dev/null
+	echo "/dev/dm-$(dmsetup info -c --noheadings -o minor "$1" | tr -d ' ')"
+}
+
+# make_linear NAME DEV; make_delay NAME DEV DELAY_MS; make_flakey NAME DEV UP_S DOWN_S.
+make_linear() { dm_create "$1" "0 $(sectors_of "$2") linear $2 0"; }
+make_delay() { dm_create "$1" "0 $(sectors_of "$2") delay $2 0 $3"; }
+make_flakey() { dm_create "$1" "0 $(sectors_of "$2") flakey $2 0 $3 $4"; }
+
+# dm_reload NAME TABLE: swaps the table (suspend, load, resume), e.g. a longer delay.
+dm_reload() {
+	dmsetup suspend "$1"
+	dmsetup load "$1" --table "$2"
+	dmsetup resume "$1"
+}
+
+# start_load DEV [IOPS]: a steady 4 KiB O_DIRECT random write load (fio, rate-limited) in the
+# background, as a guest's disk would see; stop_load ends it. Its I/O hangs with the device.
+start_load() {
+	step "start load: fio 4k randwrite ${2:-50} IOPS on $1"
+	fio --name=load --filename="$1" --rw=randwrite --bs=4k --direct=1 --ioengine=psync \
+		--rate_iops="${2:-50}" --time_based --runtime=3600 --output=/dev/null &
+	LOAD_PID=$!
+}
+stop_load() {
+	[ -n "${LOAD_PID:-}" ] || return 0
+	kill "$LOAD_PID" 2>/dev/null || true
+	wait "$LOAD_PID" 2>/dev/null || true
+	LOAD_PID=
+}
+
+# start_iohealthd CONFIG [ARG...]: runs the daemon (no D-Bus in the guest) with its event log
+# on the share, waits (bounded) until it monitors, and fails if BPF did not load (DEGRADED
+# MODE) unless VM_ALLOW_DEGRADED=1.
+start_iohealthd() {
+	local config=$1
+	shift
+	cp "$config" "$RESULTS/$(basename "$config")"
+	step "start iohealthd -c $(basename "$config") $*"
+	"$IOHEALTHD" -c "$config" --no-bus --event-log "$EVENT_LOG" "$@" >>"$DAEMON_LOG" 2>&1 &
+	IOHEALTHD_PID=$!
+	wait_for_log "iohealthd monitoring" 60 || fail "iohealthd did not start within 60s"
+	if grep -q "DEGRADED MODE" "$DAEMON_LOG" && [ "${VM_ALLOW_DEGRADED:-0}" != 1 ]; then
+		fail "iohealthd runs without BPF: $(grep -m1 'DEGRADED MODE' "$DAEMON_LOG")"
+	fi
+	log "iohealthd pid $IOHEALTHD_PID: $(grep -m1 -o 'Kernel evidence: .*\|DEGRADED MODE.*' "$DAEMON_LOG")"
+}
+
+# stop_iohealthd: SIGTERM, then wait at most 20 s for it to exit.
+stop_iohealthd() {
+	[ -n "$IOHEALTHD_PID" ] || return 0
+	step "stop iohealthd"
+	kill -TERM "$IOHEALTHD_PID" 2>/dev/null || true
+	local i
+	for ((i = 0; i < 100; i++)); do
+		kill -0 "$IOHEALTHD_PID" 2>/dev/null || break
+		sleep 0.2
+	done
+	kill -0 "$IOHEALTHD_PID" 2>/dev/null && fail "iohealthd did not stop within 20s"
+	wait "$IOHEALTHD_PID" 2>/dev/null || true
+	IOHEALTHD_PID=
+}
+
+# wait_for_log REGEX TIMEOUT_S: polls the daemon log until a line matches.
+wait_for_log() {
+	local deadline
+	deadline=$(awk -v t="$(now)" -v d="$2" 'BEGIN { print t + d }')
+	until grep -Eq -- "$1" "$DAEMON_LOG" 2>/dev/null; do
+		awk -v t="$(now)" -v d="$deadline" 'BEGIN { exit !(t >= d) }' && return 1
+		sleep 0.2
+	done
+}
+
+# wait_for_event REGEX TIMEOUT_S: polls the event lines after the cursor until one matches
+# (grep -E on the whole line: "<t> <type> path=<name> <message>"); prints it and returns 0,
+# or returns 1 after TIMEOUT_S. Never a fixed sleep: the wait ends as soon as the event is in.
+wait_for_event() {
+	local deadline line
+	deadline=$(awk -v t="$(now)" -v d="$2" 'BEGIN { print t + d }')
+	while :; do
+		line=$(events | grep -E -m1 -- "$1" || true)
+		if [ -n "$line" ]; then
+			echo "$line"
+			return 0
+		fi
+		awk -v t="$(now)" -v d="$deadline" 'BEGIN { exit !(t >= d) }' && return 1
+		sleep 0.2
+	done
+}
+
+# expect_event REGEX TIMEOUT_S [WHAT]: wait_for_event or fail; logs the event and keeps it in
+# LAST_EVENT (call it directly, not in $(...), or a failure only ends the subshell).
+expect_event() {
+	local line
+	line=$(wait_for_event "$1" "$2") || fail "no event matching /$1/ within $2s${3:+ ($3)}"
+	log "event: $line"
+	LAST_EVENT=$line
+}
+
+# Time (monotonic s) of the first event after the cursor matching REGEX; returns 1 if none.
+event_time() {
+	local line
+	line=$(events | grep -E -m1 -- "$1") || return 1
+	echo "${line%% *}"
+}
+
+assert_event() { events | grep -Eq -- "$1" || fail "expected an event matching /$1/${2:+: $2}"; }
+
+assert_no_event() {
+	local line
+	line=$(events | grep -E -m1 -- "$1" || true)
+	[ -z "$line" ] || fail "unexpected event${2:+ ($2)}: $line"
+}
+
+# assert_before REGEX1 REGEX2: the first match of REGEX1 comes before the first of REGEX2.
+assert_before() {
+	local a b
+	a=$(event_time "$1") || fail "no event matching /$1/"
+	b=$(event_time "$2") || fail "no event matching /$2/"
+	awk -v a="$a" -v b="$b" 'BEGIN { exit !(a <= b) }' ||
+		fail "expected /$1/ (at $a) before /$2/ (at $b)"
+}
+
+# assert_between VALUE LOW HIGH WHAT: LOW <= VALUE <= HIGH (decimals allowed).
+assert_between() {
+	awk -v v="$1" -v lo="$2" -v hi="$3" 'BEGIN { exit !(v >= lo && v <= hi) }' ||
+		fail "$4: $1 is not within [$2, $3]"
+	log "ok: $4 = $1 (within [$2, $3])"
+}
+
+# The difference of two monotonic times (b - a), one decimal.
+seconds_between() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
