@@ -61,4 +61,28 @@ enum ioh_diag {
 	IOH_DIAG_MAX = 3,
 };
 
+/* NFS (bpf/nfs.bpf.c). A mount's data RPCs use struct ioh_dev_stats keyed by the superblock's
+ * s_dev (ops: READ, WRITE, and COMMIT as FLUSH) and struct ioh_inflight keyed by the
+ * nfs_pgio_header / nfs_commit_data pointer. What happens on a transport to a server (every
+ * RPC in flight, replies, timeouts, retransmits) is keyed by the struct rpc_xprt pointer;
+ * userspace joins a mount to the transports whose server address is the mount's addr=. */
+struct ioh_xprt_stats {
+	__u64 replies;        /* replies received, matched or not (xprt_lookup_rqst) */
+	__u64 last_reply_ns;  /* CLOCK_MONOTONIC of this CPU's last reply */
+	__u64 major_timeouts; /* rpc_timeout_status: "server ... not responding" */
+	__u64 minor_timeouts; /* xprt_timer: a request's retransmit timer fired */
+	__u64 retransmits;    /* xprt_retransmit */
+};
+
+/* The server end of a transport: struct sockaddr_in / sockaddr_in6 as the kernel holds it. */
+struct ioh_xprt_addr {
+	__u8 sockaddr[28];
+};
+
+/* One NFS RPC task between rpc_task_begin and rpc_task_end (key: struct rpc_task *). */
+struct ioh_rpc_inflight {
+	__u64 start_ns; /* CLOCK_MONOTONIC */
+	__u64 xprt;     /* the key of its transport in the xprt maps */
+};
+
 #endif /* IOHEALTH_BPF_IOHEALTH_H */
