@@ -81,6 +81,10 @@ fi
 if [ -f "$results/timeline.txt" ]; then
   echo "--- timeline ---"
   cat "$results/timeline.txt"
+elif [ -f "$results/events.log" ]; then
+  # The guest did not get to write its timeline (it reset, or hung): the daemon's own record.
+  echo "--- iohealthd events (monotonic s) ---"
+  cat "$results/events.log"
 fi
 if [ "$verdict" != 0 ]; then
   echo "--- guest console (last 150 lines of $results/console.log) ---"

@@ -138,7 +138,14 @@ start_iohealthd() {
 	step "start iohealthd -c $(basename "$config") $*"
 	"$IOHEALTHD" -c "$config" --no-bus --event-log "$EVENT_LOG" "$@" >>"$DAEMON_LOG" 2>&1 &
 	IOHEALTHD_PID=$!
-	wait_for_log "iohealthd monitoring" 60 || fail "iohealthd did not start within 60s"
+	local deadline
+	deadline=$(awk -v t="$(now)" 'BEGIN { print t + 60 }')
+	until grep -q "iohealthd monitoring" "$DAEMON_LOG"; do
+		kill -0 "$IOHEALTHD_PID" 2>/dev/null || fail "iohealthd exited at start-up"
+		awk -v t="$(now)" -v d="$deadline" 'BEGIN { exit !(t >= d) }' &&
+			fail "iohealthd did not start within 60s"
+		sleep 0.2
+	done
 	if grep -q "DEGRADED MODE" "$DAEMON_LOG" && [ "${VM_ALLOW_DEGRADED:-0}" != 1 ]; then
 		fail "iohealthd runs without BPF: $(grep -m1 'DEGRADED MODE' "$DAEMON_LOG")"
 	fi

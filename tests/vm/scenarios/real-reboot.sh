@@ -16,7 +16,7 @@ mode = armed
 discover = no
 
 [policy]
-io_timeout = 2s
+io_timeout = 4s
 ladder = log-only, reboot
 hold.log-only = 1s
 
