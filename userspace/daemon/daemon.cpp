@@ -29,6 +29,7 @@
 #include "daemon/control.h"
 #include "daemon/engine.h"
 #include "daemon/explain.h"
+#include "daemon/vm_event_sink.h"
 #include "dbus/bus_names.h"
 #include "dbus/service.h"
 #include "iohealth/version.h"
@@ -38,6 +39,8 @@
 #include "sources/bpf_block_source.h"
 #include "sources/diskstats_source.h"
 #include "sources/heartbeat_prober.h"
+#include "sources/libvirt_path_vms.h"
+#include "sources/libvirt_source.h"
 
 namespace iohealth {
 namespace {
@@ -196,6 +199,7 @@ class Daemon {
   private:
     void set_paths(const DaemonConfig& config);
     void sample_and_tick(TimePoint now);
+    void track_vms(std::map<std::string, Sample>& samples);
     void handle(Command& command, TimePoint now);
     void handle(SetModeCommand& c, TimePoint now);
     void handle(FenceCommand& c, TimePoint now);
@@ -208,7 +212,13 @@ class Daemon {
     DaemonConfig config_;
     const DaemonOptions& options_;
     const SteadyClock clock_;
-    FanoutSink sink_;
+    FanoutSink outputs_;                      // journald, --foreground, --event-log, the bus
+    std::unique_ptr<LibvirtSource> libvirt_;  // null without [libvirt] uri
+    PathVmTracker vm_tracker_;
+    // Every event goes through here: fence steps get the VMs they affect.
+    VmEventSink sink_{
+        outputs_, [this] { return libvirt_ ? std::optional(libvirt_->snapshot()) : std::nullopt; },
+        clock_};
     std::vector<Watched> watched_;  // in configuration order, as the engine's monitors
     std::vector<dev_t> devices_;
     std::unique_ptr<Recorder> recorder_;
@@ -264,8 +274,8 @@ int Daemon::run() {
     if (!options_.bus_address.empty())
         ::setenv("DBUS_SYSTEM_BUS_ADDRESS", options_.bus_address.c_str(), 1);
 
-    sink_.add(std::make_shared<JournaldSink>());
-    if (options_.print_events) sink_.add(std::make_shared<TextSink>(stdout));
+    outputs_.add(std::make_shared<JournaldSink>());
+    if (options_.print_events) outputs_.add(std::make_shared<TextSink>(stdout));
     std::unique_ptr<std::FILE, int (*)(std::FILE*)> event_log(nullptr, &std::fclose);
     if (!options_.event_log.empty()) {
         event_log.reset(std::fopen(options_.event_log.c_str(), "ae"));
@@ -274,7 +284,7 @@ int Daemon::run() {
                           std::strerror(errno));
             return 1;
         }
-        sink_.add(std::make_shared<TextSink>(event_log.get()));
+        outputs_.add(std::make_shared<TextSink>(event_log.get()));
     }
 
     set_paths(config_);
@@ -327,10 +337,15 @@ int Daemon::run() {
             connection_.reset();
             return 1;
         }
-        sink_.add(std::make_shared<BusSink>(*service_));
+        outputs_.add(std::make_shared<BusSink>(*service_));
     }
 
     kernel_ = make_kernel_source(options_.no_bpf);
+    if (!config_.libvirt_uri.empty()) {
+        libvirt_ = std::make_unique<LibvirtSource>(
+            LibvirtSource::Options{.uri = config_.libvirt_uri}, clock_);
+        libvirt_->start();
+    }
     executor_ = make_executor(sysrq_path, sink_);
     engine_ = std::make_unique<Engine>(paths, mode, sink_, *executor_, recorder_.get());
 
@@ -434,8 +449,24 @@ void Daemon::sample_and_tick(TimePoint now) {
         samples.emplace(w.config.name, std::move(s));
     }
 
+    track_vms(samples);
+
     // --- decide and act ---
     engine_->tick(now, samples);
+}
+
+// Each path's guests, and their disks' I/O errors as the path's facts.
+void Daemon::track_vms(std::map<std::string, Sample>& samples) {
+    if (!libvirt_) return;
+    std::vector<WatchedPath> paths;
+    for (const auto& w : watched_) paths.push_back({&w.config, w.dev});
+    std::map<std::string, std::vector<VmOnPath>> lists;
+    for (auto& [name, vms] : vm_tracker_.collect(libvirt_->snapshot(), paths)) {
+        if (const auto it = samples.find(name); it != samples.end())
+            add_vm_facts(vms, it->second.facts);
+        lists[name] = std::move(vms.vms);
+    }
+    sink_.set_path_vms(std::move(lists));
 }
 
 void Daemon::publish(TimePoint now) {
@@ -483,6 +514,7 @@ void Daemon::publish(TimePoint now) {
         // The next ladder step while escalating, else when DEAD follows if nothing completes.
         const std::optional<TimePoint> fence_by = esc.active() ? snap.next_step_at : a.dead_at;
         st.fence_by_usec = fence_by ? realtime_ms_usec(*fence_by) : 0;
+        for (const auto& vm : sink_.path_vms(st.name)) st.vms.push_back({vm.name, vm.state});
         statuses.push_back(st);
         snapshots.emplace(st.name, std::move(snap));
     }
@@ -571,7 +603,10 @@ void Daemon::handle(ReloadCommand& c, TimePoint) {
         spdlog::warn(
             "Reload: [daemon] tick, sysrq_trigger and mode take effect at the next start "
             "(the running mode is changed with iohealthctl mode), ignoring");
+    if (next.libvirt_uri != config_.libvirt_uri)
+        spdlog::warn("Reload: [libvirt] uri takes effect at the next start, ignoring");
     DaemonConfig applied = next;
+    applied.libvirt_uri = config_.libvirt_uri;
     applied.tick = config_.tick;
     applied.sysrq_path = config_.sysrq_path;
     applied.mode = config_.mode;

@@ -1,0 +1,87 @@
+#include "daemon/vm_event_sink.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
+
+namespace iohealth {
+namespace {
+
+const std::string* field(const Event& e, std::string_view key) {
+    for (const auto& [k, v] : e.fields)
+        if (k == key) return &v;
+    return nullptr;
+}
+
+bool is_step(EventType t) {
+    return t == EventType::kStepStarted || t == EventType::kStepSucceeded ||
+           t == EventType::kStepFailed;
+}
+
+// Actions that take the whole host down, and with it every guest on it.
+bool host_wide(std::string_view action) {
+    return action == to_string(Action::kReboot) || action == to_string(Action::kGracefulReboot);
+}
+
+std::string listing(const std::vector<VmOnPath>& vms) {
+    std::string out;
+    for (const auto& vm : vms)
+        out += fmt::format("{}{} ({})", out.empty() ? "" : ", ", vm.name, vm.state);
+    return out;
+}
+
+}  // namespace
+
+void VmEventSink::set_path_vms(std::map<std::string, std::vector<VmOnPath>> by_path) {
+    std::lock_guard lock(mutex_);
+    by_path_ = std::move(by_path);
+}
+
+std::vector<VmOnPath> VmEventSink::path_vms(const std::string& path) const {
+    std::lock_guard lock(mutex_);
+    const auto it = by_path_.find(path);
+    return it == by_path_.end() ? std::vector<VmOnPath>{} : it->second;
+}
+
+void VmEventSink::emit(const Event& e) {
+    const std::string* action = field(e, "ACTION");
+    const std::optional<VmSnapshot> tracked =
+        is_step(e.type) && action && *action != to_string(Action::kLogOnly) ? snapshot_()
+                                                                            : std::nullopt;
+    if (!tracked) {
+        out_.emit(e);
+        return;
+    }
+    const VmSnapshot& s = *tracked;
+    const bool host = e.path.empty() || host_wide(*action);
+    std::vector<VmOnPath> vms;
+    if (host)
+        for (const Vm& vm : s.vms) vms.push_back({vm.name, vm_state_text(vm.state, vm.reason)});
+    else
+        vms = path_vms(e.path);
+
+    std::string known = "live";
+    if (!s.connected)
+        known = s.as_of ? fmt::format("last known {} ago ({})",
+                                      format_duration(clock_.now() - *s.as_of), s.error)
+                        : fmt::format("never known ({})", s.error);
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& vm : vms) list.push_back({{"name", vm.name}, {"state", vm.state}});
+
+    Event annotated = e;
+    annotated.fields.emplace_back("VMS", list.dump());
+    annotated.fields.emplace_back("VMS_SCOPE", host ? "host" : "path");
+    annotated.fields.emplace_back("VMS_KNOWN", known);
+    const std::string where = host ? "this host" : "this path";
+    const std::string stale = s.connected ? "" : fmt::format(", {}", known);
+    annotated.message += vms.empty() ? fmt::format("; no VMs on {}{}", where, stale)
+                                     : fmt::format("; VMs on {} (last known state{}): {}", where,
+                                                   stale, listing(vms));
+    if (e.type == EventType::kStepStarted && *action == to_string(Action::kGracefulReboot))
+        spdlog::warn("Graceful reboot{}: {} VM(s) on this host, state {}: {}",
+                     field(e, "DRY_RUN") && *field(e, "DRY_RUN") == "1" ? " (dry-run)" : "",
+                     vms.size(), known, vms.empty() ? "none" : listing(vms));
+    out_.emit(annotated);
+}
+
+}  // namespace iohealth
