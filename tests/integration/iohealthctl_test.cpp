@@ -1,4 +1,5 @@
-// iohealthctl end to end: the real iohealthd (--no-bpf, one loop device, `discover = no`)
+// iohealthctl end to end: the real iohealthd (--no-bpf, one loop device, `discover = no`, guests
+// from libvirt's test:/// driver)
 // publishing on a system-like private dbus-daemon with the shipped policy, and the real
 // iohealthctl binary for every verb, as root and as nobody; --json output parsed.
 #include <gtest/gtest.h>
@@ -18,6 +19,7 @@
 #include "dbus/bus_names.h"
 #include "direct_io.h"
 #include "iohealth/version.h"
+#include "libvirt_test_node.h"
 #include "loop_device.h"
 #include "system_bus.h"
 
@@ -34,11 +36,16 @@ bool contains(const std::string& text, const std::string& part) {
     return text.find(part) != std::string::npos;
 }
 
-std::string config_text(const std::vector<const testing::LoopDevice*>& devices) {
+// `libvirt_uri`: the guests, from libvirt's test:/// driver.
+std::string config_text(const std::vector<const testing::LoopDevice*>& devices,
+                        const std::string& libvirt_uri) {
     std::string text =
         "[daemon]\n"
         "discover = no\n"
-        "tick = 200ms\n";
+        "tick = 200ms\n"
+        "[libvirt]\n"
+        "uri = " +
+        libvirt_uri + "\n";
     for (std::size_t i = 0; i < devices.size(); ++i)
         text += "[path disk" + std::to_string(i) + "]\ndevice = " + devices[i]->path() + "\n";
     return text;
@@ -88,7 +95,20 @@ class IoHealthCtlTest : public ::testing::Test {
         testing::make_sparse_file((*work_ / "disk1.img").string(), 64 << 20);
         disk0_ = new testing::LoopDevice((*work_ / "disk0.img").string());
         disk1_ = new testing::LoopDevice((*work_ / "disk1.img").string());
-        std::ofstream(config_path()) << config_text({disk0_});
+        // One guest on disk0, one on a file elsewhere, one shut off on disk0.
+        libvirt_uri_ = new std::string(
+            testing::write_test_node((*work_ / "node.xml").string(),
+                                     {{"vm-disk0",
+                                       "44444444-0000-4000-8000-000000000001",
+                                       {{"block", disk0_->path(), "vda"}}},
+                                      {"vm-file",
+                                       "44444444-0000-4000-8000-000000000002",
+                                       {{"file", (*work_ / "vm-file.qcow2").string(), "vda"}}},
+                                      {"vm-off",
+                                       "44444444-0000-4000-8000-000000000003",
+                                       {{"block", disk0_->path(), "vda"}},
+                                       5}}));
+        std::ofstream(config_path()) << config_text({disk0_}, *libvirt_uri_);
         daemon_ = new testing::Child({IOHEALTHD, "-c", config_path(), "--no-bpf", "--bus-address",
                                       bus_->address(), "--event-log", event_log()},
                                      {}, -1, (*work_ / "iohealthd.log").string());
@@ -115,6 +135,7 @@ class IoHealthCtlTest : public ::testing::Test {
         delete disk1_;
         delete work_;
         delete bus_;
+        delete libvirt_uri_;
     }
     void SetUp() override {
         if (geteuid() != 0)
@@ -162,6 +183,7 @@ class IoHealthCtlTest : public ::testing::Test {
     static inline testing::LoopDevice* disk0_ = nullptr;
     static inline testing::LoopDevice* disk1_ = nullptr;
     static inline testing::Child* daemon_ = nullptr;
+    static inline std::string* libvirt_uri_ = nullptr;
     static inline bool started_ = false;
 };
 
@@ -333,6 +355,33 @@ TEST_F(IoHealthCtlTest, FenceEmitsStepSignalsAndTheEventLogShowsIt) {
     connection->leaveEventLoop();
 }
 
+// The guests come from libvirt (test:/// driver): each path lists those with a disk on it, and
+// a fence request records every VM on the host, since a reboot takes them all down.
+TEST_F(IoHealthCtlTest, ThePathListsItsVmsAndAFenceRecordsTheVmsOfTheHost) {
+    json vms;
+    for (int i = 0; i < 50 && vms.empty(); ++i, std::this_thread::sleep_for(100ms))
+        vms = ctl_json("show disk0")["vms"];
+    EXPECT_EQ(vms, json::parse(R"([{"name": "vm-disk0", "state": "running"}])")) << daemon_log();
+    EXPECT_EQ(ctl_json("status")["paths"][0]["vms"], vms);
+    const auto show = ctl("show disk0");
+    EXPECT_TRUE(contains(show.out, "vms: vm-disk0 (running)\n")) << show.out;
+
+    const auto r = ctl("fence graceful-reboot --reason vm-check");
+    EXPECT_EQ(r.status, 0) << r.err;
+    const std::string events = read_file(event_log());
+    EXPECT_TRUE(contains(
+        events, "step-started dry-run: requested graceful-reboot started: vm-check (uid 0"))
+        << events;
+    EXPECT_TRUE(contains(events,
+                         "; VMs on this host (last known state): vm-disk0 (running), vm-file "
+                         "(running)"))
+        << events;
+    EXPECT_TRUE(contains(daemon_log(),
+                         "Graceful reboot (dry-run): 2 VM(s) on this host, state live: vm-disk0 "
+                         "(running), vm-file (running)"))
+        << daemon_log();
+}
+
 TEST_F(IoHealthCtlTest, ReloadRefusesABrokenConfigAndKeepsServing) {
     const std::string good = read_file(config_path());
     std::ofstream(config_path()) << good << "[policy]\nio_timeout = banana\n";
@@ -340,12 +389,12 @@ TEST_F(IoHealthCtlTest, ReloadRefusesABrokenConfigAndKeepsServing) {
     std::ofstream(config_path()) << good;
     EXPECT_EQ(broken.status, 1);
     EXPECT_TRUE(contains(broken.err, "org.iohealth.IoHealth1.Error.Failed")) << broken.err;
-    EXPECT_TRUE(contains(broken.err, config_path() + ":7: [policy] io_timeout: malformed duration"))
+    EXPECT_TRUE(contains(broken.err, config_path() + ":9: [policy] io_timeout: malformed duration"))
         << broken.err;
     EXPECT_EQ(ctl_json("list").size(), 1u);  // still serving, old configuration
 
     // A valid one with a second path is taken; the first path keeps its monitor.
-    std::ofstream(config_path()) << config_text({disk0_, disk1_});
+    std::ofstream(config_path()) << config_text({disk0_, disk1_}, *libvirt_uri_);
     const auto reloaded = ctl("reload");
     std::ofstream(config_path()) << good;
     EXPECT_EQ(reloaded.status, 0) << reloaded.err;
