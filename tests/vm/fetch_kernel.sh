@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Fetches Debian's stock kernel (the one linux-image-amd64 depends on) once per machine and
-# prints the directory that holds it: vmlinuz and lib/modules/<version> with modules.dep.
+# prints the directory that holds it: vmlinuz (and vmlinux, uncompressed) and
+# lib/modules/<version> with modules.dep.
 # This host's own kernel has no DRBD, NFS or device-mapper; the stock one has them as modules.
 # Usage: fetch_kernel.sh [CACHE_ROOT]   (default /var/cache/iohealth-vm)
 set -euo pipefail
@@ -22,6 +23,7 @@ flock 9
 if [ ! -e "$dir/.complete" ]; then
   rm -rf "$dir"
   work=$(mktemp -d "$cache_root/.fetch.XXXXXX")
+  chmod 755 "$work" # apt-get download runs as _apt where it can
   trap 'rm -rf "$work"' EXIT
   (cd "$work" && apt-get download -q "$package" >&2)
   dpkg -x "$work"/"$package"_*.deb "$work/root"
@@ -29,5 +31,22 @@ if [ ! -e "$dir/.complete" ]; then
   mv "$work/root/boot/vmlinuz-$version" "$work/root/vmlinuz"
   mv "$work/root" "$dir"
   touch "$dir/.complete"
+fi
+# The uncompressed ELF boots through its PVH entry: no decompression under emulation, which
+# takes about 15 s of every boot. Debian compresses with xz (the payload is followed by more
+# data, hence xz's error); without a vmlinux, run_vm.sh boots vmlinuz.
+if [ ! -e "$dir/vmlinux" ] && [ ! -e "$dir/.no-vmlinux" ]; then
+  offset=$(LC_ALL=C grep -abo $'\xfd7zXZ' "$dir/vmlinuz" | head -n1 | cut -d: -f1)
+  if [ -n "$offset" ]; then
+    tail -c +$((offset + 1)) "$dir/vmlinuz" >"$dir/vmlinux.xz"
+    xz -dcq "$dir/vmlinux.xz" >"$dir/vmlinux.tmp" 2>/dev/null || true
+    rm -f "$dir/vmlinux.xz"
+  fi
+  if [ -s "$dir/vmlinux.tmp" ] && [ "$(head -c4 "$dir/vmlinux.tmp")" = $'\x7fELF' ]; then
+    mv "$dir/vmlinux.tmp" "$dir/vmlinux"
+  else
+    rm -f "$dir/vmlinux.tmp"
+    touch "$dir/.no-vmlinux"
+  fi
 fi
 echo "$dir"

@@ -37,6 +37,9 @@ command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 not install
 kernel_dir=$("$src/tests/vm/fetch_kernel.sh") || skip "cannot fetch Debian's stock kernel package"
 initramfs=$("$src/tests/vm/build_initramfs.sh" "$kernel_dir") || skip "cannot build the initramfs"
 
+kernel=$kernel_dir/vmlinux
+[ -f "$kernel" ] || kernel=$kernel_dir/vmlinuz
+
 # A scenario may ask for more than the default guest time: "# vm-timeout: SECONDS".
 timeout_s=$(sed -n 's/^# vm-timeout: *\([0-9]*\).*/\1/p' "$scenario" | head -n1)
 timeout_s=${timeout_s:-240}
@@ -54,7 +57,7 @@ start=$(date +%s%N)
 set +e
 timeout --kill-after=10 "$timeout_s" qemu-system-x86_64 \
   -accel tcg,thread=multi -cpu max -m 2048 -smp 2 -nographic -no-reboot \
-  -kernel "$kernel_dir/vmlinuz" -initrd "$initramfs" \
+  -kernel "$kernel" -initrd "$initramfs" \
   -append "console=ttyS0 quiet panic=-1 iohealth.boot=$src/tests/vm/guest/boot.sh iohealth.modules=$kernel_dir/lib/modules/$(basename "$kernel_dir")" \
   -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
   -virtfs local,path="$results",mount_tag=results,security_model=none \

@@ -11,6 +11,7 @@ poweroff_now() {
 	sleep 30
 }
 
+mark "second stage at $(cut -d' ' -f1 /proc/uptime)s"
 mount -t tmpfs -o mode=0755 tmpfs /run
 mount -t tmpfs -o mode=1777 tmpfs /tmp
 mkdir -p /dev/pts /dev/shm /run/lock
