@@ -363,6 +363,7 @@ TEST_F(IoHealthCtlTest, ThePathListsItsVmsAndAFenceRecordsTheVmsOfTheHost) {
         vms = ctl_json("show disk0")["vms"];
     EXPECT_EQ(vms, json::parse(R"([{"name": "vm-disk0", "state": "running"}])")) << daemon_log();
     EXPECT_EQ(ctl_json("status")["paths"][0]["vms"], vms);
+    EXPECT_EQ(ctl_json("explain disk0")["vms"], vms);
     const auto show = ctl("show disk0");
     EXPECT_TRUE(contains(show.out, "vms: vm-disk0 (running)\n")) << show.out;
 

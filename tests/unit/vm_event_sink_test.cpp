@@ -102,11 +102,23 @@ TEST_F(VmEventSinkTest, AStaleListSaysHowOldItIs) {
         << e.message;
 }
 
+TEST_F(VmEventSinkTest, AVerdictChangeListsThePathsVms) {
+    sink_.emit({EventType::kVerdictChanged, {}, 2, "nfs", "STALLED -> DEAD: no progress", {}});
+    sink_.emit({EventType::kVerdictChanged, {}, 2, "other", "STALLED -> DEAD: no progress", {}});
+    const auto events = out_.events();
+    ASSERT_EQ(events.size(), 2u);
+    EXPECT_EQ(*field(events[0], "VMS"), fmt::format("[{}]", kPausedVm));
+    EXPECT_EQ(events[0].message,
+              "STALLED -> DEAD: no progress; VMs on this path (last known state): r-78-VM "
+              "(paused (I/O error))");
+    EXPECT_EQ(*field(events[1], "VMS"), "[]");
+    EXPECT_EQ(events[1].message, "STALLED -> DEAD: no progress");  // nothing to add
+}
+
 TEST_F(VmEventSinkTest, LogOnlyStepsOtherEventsAndUntrackedHostsPassUnchanged) {
     const Event log_only = step(EventType::kStepStarted, "nfs", Action::kLogOnly);
     sink_.emit(log_only);
-    Event verdict{EventType::kVerdictChanged, {}, 4, "nfs", "HEALTHY -> DEAD", {}};
-    sink_.emit(verdict);
+    sink_.emit({EventType::kEscalationStarted, {}, 3, "nfs", "ladder: log-only", {}});
     tracking_ = false;
     sink_.emit(step(EventType::kStepStarted, "nfs", Action::kReboot));
     for (const Event& e : out_.events()) EXPECT_EQ(field(e, "VMS"), nullptr) << e.message;

@@ -210,6 +210,7 @@ int verb_explain(Client& client, const Options& o) {
     fmt::print("{} ({} {}, device {}): {} for {}\n", e.value("path", ""), e.value("kind", ""),
                e.value("target", ""), device, e.value("verdict", ""), us(e, "verdict_for_usec"));
     fmt::print("  reason:      {}\n", e.value("reason", ""));
+    if (e.contains("vms")) fmt::print("  vms:         {}\n", vm_list(e.at("vms")));
     fmt::print(
         "  latency:     p50 {}, p99 {}, max {} over {} completions; {} errors; {} in flight\n",
         us(a, "p50_usec"), us(a, "p99_usec"), us(a, "max_latency_usec"), a.value("completed", 0ull),

@@ -33,6 +33,8 @@ json explain_json(const PathSnapshot& s) {
     };
     json slots = json::array();
     for (auto n : s.window_latency.slots()) slots.push_back(n);
+    json vms = json::array();
+    for (const auto& vm : s.status.vms) vms.push_back({{"name", vm.name}, {"state", vm.state}});
     return {
         {"path", s.status.name},
         {"kind", s.status.kind},
@@ -40,6 +42,7 @@ json explain_json(const PathSnapshot& s) {
         {"device", s.device.empty() ? json(nullptr) : json(s.device)},
         {"verdict", s.status.verdict},
         {"reason", a.reason},
+        {"vms", vms},
         {"verdict_for_usec", (a.at - a.since).count()},
         {"assessment",
          {{"completed", a.completed},

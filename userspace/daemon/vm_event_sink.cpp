@@ -45,15 +45,17 @@ std::vector<VmOnPath> VmEventSink::path_vms(const std::string& path) const {
 
 void VmEventSink::emit(const Event& e) {
     const std::string* action = field(e, "ACTION");
-    const std::optional<VmSnapshot> tracked =
-        is_step(e.type) && action && *action != to_string(Action::kLogOnly) ? snapshot_()
-                                                                            : std::nullopt;
+    const bool fence = is_step(e.type) && action && *action != to_string(Action::kLogOnly);
+    const bool verdict =
+        (e.type == EventType::kVerdictChanged || e.type == EventType::kFenceImminent) &&
+        !e.path.empty();
+    const std::optional<VmSnapshot> tracked = fence || verdict ? snapshot_() : std::nullopt;
     if (!tracked) {
         out_.emit(e);
         return;
     }
     const VmSnapshot& s = *tracked;
-    const bool host = e.path.empty() || host_wide(*action);
+    const bool host = fence && (e.path.empty() || host_wide(*action));
     std::vector<VmOnPath> vms;
     if (host)
         for (const Vm& vm : s.vms) vms.push_back({vm.name, vm_state_text(vm.state, vm.reason)});
@@ -74,10 +76,12 @@ void VmEventSink::emit(const Event& e) {
     annotated.fields.emplace_back("VMS_KNOWN", known);
     const std::string where = host ? "this host" : "this path";
     const std::string stale = s.connected ? "" : fmt::format(", {}", known);
-    annotated.message += vms.empty() ? fmt::format("; no VMs on {}{}", where, stale)
-                                     : fmt::format("; VMs on {} (last known state{}): {}", where,
-                                                   stale, listing(vms));
-    if (e.type == EventType::kStepStarted && *action == to_string(Action::kGracefulReboot))
+    if (!vms.empty())
+        annotated.message +=
+            fmt::format("; VMs on {} (last known state{}): {}", where, stale, listing(vms));
+    else if (fence)  // a fence record says so even when it left no VM behind
+        annotated.message += fmt::format("; no VMs on {}{}", where, stale);
+    if (fence && e.type == EventType::kStepStarted && *action == to_string(Action::kGracefulReboot))
         spdlog::warn("Graceful reboot{}: {} VM(s) on this host, state {}: {}",
                      field(e, "DRY_RUN") && *field(e, "DRY_RUN") == "1" ? " (dry-run)" : "",
                      vms.size(), known, vms.empty() ? "none" : listing(vms));

@@ -1,5 +1,6 @@
 #pragma once
-// Names the guests in every fence step event. A step that acts (anything but log-only,
+// Names the guests in fence step and verdict events. A verdict change (and a fence-imminent
+// warning) of a path lists the VMs with a disk on it. A step that acts (anything but log-only,
 // dry-run included) is recorded with the VMs it affects and their last known state:
 // IOHEALTH_VMS (JSON [{"name", "state"}]), IOHEALTH_VMS_SCOPE ("path" or "host": a reboot
 // takes every guest on the host down) and IOHEALTH_VMS_KNOWN ("live", or how old the list is
