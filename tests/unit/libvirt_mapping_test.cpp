@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include "core/path_monitor.h"
 #include "sources/libvirt_disk_location.h"
 #include "sources/libvirt_domain_xml.h"
 #include "sources/libvirt_path_vms.h"
@@ -194,6 +195,23 @@ TEST(LibvirtPathVms, TheFactsNameTheErrorsAndThePausedGuests) {
     EXPECT_EQ(describe_vm_facts(f),
               "3 VM I/O errors (latest a vda: eio); paused on I/O error: a, b");
     EXPECT_EQ(describe_vm_facts(StorageFacts{}), "");
+}
+
+TEST(LibvirtPathVms, TheVerdictReasonNamesThem) {
+    PathConfig p = path("nfs", PathKind::kMount, "/mnt/pool1");
+    p.policy.ladder = {{Action::kLogOnly, 10s}};
+    PathMonitor monitor(p);
+    Sample s;
+    s.at = from_usec(1'000'000);
+    s.kernel.available = true;
+    s.kernel.issued = s.kernel.completed = 10;
+    s.facts.vm_io_errors = 2;
+    s.facts.vm_io_error = "a vda: enospc";
+    s.facts.vms_paused_on_io_error = {"a"};
+    monitor.tick(s, EffectiveMode{});
+    EXPECT_TRUE(monitor.assessment().reason.ends_with(
+        "; 2 VM I/O errors (latest a vda: enospc); paused on I/O error: a"))
+        << monitor.assessment().reason;
 }
 
 TEST(LibvirtVm, StateTextsAreVirshWords) {
