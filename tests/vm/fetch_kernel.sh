@@ -7,8 +7,16 @@
 set -euo pipefail
 cache_root=${1:-${IOHEALTH_VM_CACHE:-/var/cache/iohealth-vm}}
 
-package=$(apt-cache depends linux-image-amd64 2>/dev/null |
-  sed -n 's/^ *Depends: \(linux-image-[0-9][^ ]*-amd64\)$/\1/p' | head -n1)
+stock_kernel_package() {
+  apt-cache depends linux-image-amd64 2>/dev/null |
+    sed -n 's/^ *Depends: \(linux-image-[0-9][^ ]*-amd64\)$/\1/p' | head -n1
+}
+package=$(stock_kernel_package)
+if [ -z "$package" ]; then
+  # A fresh machine may have no package lists yet.
+  apt-get update -qq >&2 || true
+  package=$(stock_kernel_package)
+fi
 if [ -z "$package" ]; then
   echo "fetch_kernel: apt-cache knows no linux-image-amd64 dependency (run apt-get update)" >&2
   exit 1
@@ -23,9 +31,9 @@ flock 9
 if [ ! -e "$dir/.complete" ]; then
   rm -rf "$dir"
   work=$(mktemp -d "$cache_root/.fetch.XXXXXX")
-  chmod 755 "$work" # apt-get download runs as _apt where it can
   trap 'rm -rf "$work"' EXIT
-  (cd "$work" && apt-get download -q "$package" >&2)
+  # Into a root-only directory: apt's _apt sandbox user could not write there.
+  (cd "$work" && apt-get download -q -o APT::Sandbox::User=root "$package" >&2)
   dpkg -x "$work"/"$package"_*.deb "$work/root"
   depmod -b "$work/root" "$version"
   mv "$work/root/boot/vmlinuz-$version" "$work/root/vmlinuz"

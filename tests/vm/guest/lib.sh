@@ -40,17 +40,18 @@ events_from_now() { EVENT_CURSOR=$(wc -l <"$EVENT_LOG" 2>/dev/null || echo 0); }
 # Writes and prints the timeline: the scenario's steps and the daemon's events (verdicts with
 # their evidence, fence steps), merged in time order.
 timeline() {
-	{
-		cat "$STEPS_LOG" "$EVENT_LOG" 2>/dev/null | sort -s -g -k1,1 |
-			awk -v t0="$VM_T0" '$1 ~ /^[0-9.]+$/ {
-				at = $1; $1 = ""; printf "%+8.1fs %s\n", at - t0, substr($0, 2) }'
-	} >"$TIMELINE"
+	local f files=()
+	for f in "$STEPS_LOG" "$EVENT_LOG"; do [ -f "$f" ] && files+=("$f"); done
+	sort -s -g -k1,1 "${files[@]}" </dev/null |
+		awk -v t0="${VM_T0:-0}" '$1 ~ /^[0-9.]+$/ {
+			at = $1; $1 = ""; printf "%+8.1fs %s\n", at - t0, substr($0, 2) }' >"$TIMELINE"
 	echo "--- timeline (s since setup; steps and iohealthd events) ---"
 	cat "$TIMELINE"
 }
 
 pass() {
 	trap - ERR
+	set +e
 	timeline
 	log "PASS: $IOHEALTH_SCENARIO"
 	exit 0
@@ -58,6 +59,7 @@ pass() {
 
 fail() {
 	trap - ERR
+	set +e
 	log "FAIL: $*"
 	echo "$(now) step FAIL: $*" >>"$STEPS_LOG"
 	if [ -n "$IOHEALTHD_PID" ] && [ -f "$DAEMON_LOG" ]; then
@@ -68,6 +70,8 @@ fail() {
 	exit 1
 }
 trap 'fail "line $LINENO: \"$BASH_COMMAND\" failed"' ERR
+# Whatever the scenario started in the background (load, daemon) ends with it.
+trap 'kill $(jobs -p) 2>/dev/null || true' EXIT
 
 # Loads modules, brings lo up, names the host, enables sysrq, starts the timeline clock.
 # vm_setup [MODULE...] (loop and dm-mod always).
