@@ -12,9 +12,9 @@ echo "=== build (RelWithDebInfo) ==="
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$jobs"
 echo "=== tests ==="
-(cd build && ctest --output-on-failure --timeout 600 -LE vm)
+(cd build && ctest --output-on-failure --timeout 600 -LE '^vm$')
 echo "=== VM tier (one qemu guest per scenario) ==="
-(cd build && ctest --output-on-failure -L vm)
+(cd build && ctest --output-on-failure -L '^vm$')
 
 echo "=== build (ASan+UBSan) ==="
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DIOHEALTH_SANITIZE=ON >/dev/null
