@@ -267,6 +267,63 @@ TEST(Scenario, OneWitnessIsEnoughWhenThePolicySaysEither) {
     EXPECT_EQ(run.first(Verdict::kDead), kLastCompletion + 25s);
 }
 
+TEST(Scenario, LowerLayerThatGivesUpByItselfHoldsDeadUntilItsDeadline) {
+    // DRBD waiting on a silent peer drops it after ko-count x timeout and goes on locally:
+    // fencing before that would reboot a host whose disk is fine.
+    Simulation sim(base_policy());
+    const TimePoint gives_up = kLastCompletion + 40s;  // past dead_after (25 s)
+    sim.facts = [&](TimePoint now, StorageFacts& f) {
+        if (now <= kLastCompletion) return;
+        f.waiting_on = "replication link r0 to 127.0.0.2:7790";
+        f.lower_layer_deadline = gives_up;
+        f.lower_layer_rule = "ko-count 7 x timeout 6s";
+    };
+    const SimRun run = sim.run({{Storage::kHealthy, kLeadIn}, {Storage::kStalled, 60s}});
+    const auto dead = run.first(Verdict::kDead);
+    ASSERT_TRUE(dead);
+    EXPECT_EQ(*dead, gives_up + 1s) << "DEAD must wait for the lower layer, then not linger";
+    for (const auto& a : run.assessments) {
+        if (a.verdict != Verdict::kStalled) continue;
+        EXPECT_NE(a.reason.find("waiting on replication link r0"), std::string::npos) << a.reason;
+        EXPECT_NE(a.reason.find("(ko-count 7 x timeout 6s)"), std::string::npos) << a.reason;
+        ASSERT_TRUE(a.dead_at);
+        EXPECT_EQ(*a.dead_at, gives_up + 1s);
+    }
+}
+
+TEST(Scenario, LowerLayerThatNeverGivesUpHoldsDeadForOneMoreDeadlineAtMost) {
+    Simulation sim(base_policy());
+    sim.facts = [&](TimePoint now, StorageFacts& f) {
+        if (now <= kLastCompletion) return;
+        f.waiting_on = "replication link r0 to 127.0.0.2:7790";
+        f.lower_layer_deadline = kLastCompletion + minutes(30);
+    };
+    const SimRun run = sim.run({{Storage::kHealthy, kLeadIn}, {Storage::kStalled, 90s}});
+    const auto dead = run.first(Verdict::kDead);
+    ASSERT_TRUE(dead);
+    EXPECT_EQ(*dead, kLastCompletion + 2 * 25s);
+}
+
+TEST(Scenario, NfsStallSaysWhetherTheServerStillAnswers) {
+    for (const bool answering : {false, true}) {
+        Simulation sim(base_policy());
+        sim.facts = [&](TimePoint now, StorageFacts& f) {
+            if (now <= kLastCompletion) return;
+            f.waiting_on = "NFS server 127.0.0.1";
+            f.server_answering = answering;
+            f.server_last_reply = answering ? now - 1s : kLastCompletion;
+        };
+        const SimRun run = sim.run({{Storage::kHealthy, kLeadIn}, {Storage::kStalled, 30s}});
+        ASSERT_TRUE(run.ever(Verdict::kDead));  // the facts explain; they do not veto
+        const Assessment& last = run.assessments.back();
+        const std::string expected =
+            answering ? "server answers (last reply 1s ago): this host's I/O is stuck"
+                      : "server not answering (last reply 30s ago)";
+        EXPECT_NE(last.reason.find(expected), std::string::npos) << last.reason;
+        EXPECT_NE(last.reason.find("waiting on NFS server 127.0.0.1"), std::string::npos);
+    }
+}
+
 TEST(Scenario, IdleDeviceIsHealthy) {
     Simulation sim(base_policy());
     const SimRun run = sim.run({{Storage::kIdle, minutes(5)}});

@@ -113,6 +113,7 @@ Sample Simulation::sample(Storage s, TimePoint now) {
             }
             break;
     }
+    if (facts) facts(now, out.facts);
     return out;
 }
 

@@ -2,6 +2,7 @@
 // A simulated path on the virtual clock for table-driven scenarios: the storage's behaviour
 // per phase (healthy, contended, stalled, failing, idle) turned into the samples the real
 // sources would report, including a heartbeat prober with one outstanding probe at a time.
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -54,6 +55,8 @@ class Simulation {
     ModeState& mode() { return mode_; }
     // Called at each tick before the sample is fed (e.g. to change the mode mid-run).
     std::function<void(TimePoint, ModeState&)> on_tick;
+    // Sets what a storage-specific source (DRBD, NFS) would report at each tick.
+    std::function<void(TimePoint, StorageFacts&)> facts;
 
   private:
     Sample sample(Storage s, TimePoint now);

@@ -308,6 +308,11 @@ ConfigResult Loader::finish() {
         build_policy(merge({&preset("block"), &policy_}), config.tick, policy_origins);
     validator.check_policy("policy", std::nullopt, config.defaults, policy_origins, tick_origin,
                            config.mode);
+    for (const std::string_view name : {"drbd", "nfs"}) {
+        OriginMap unused;  // --check-config shows [policy]; the presets are documented
+        config.preset_defaults[std::string(name)] =
+            build_policy(merge({&preset(name), &policy_}), config.tick, unused);
+    }
     for (const PathDraft& draft : paths_) build_path(draft, config, validator, tick_origin);
     if (paths_.empty() && !config.discover_block_devices) {
         const ValueOrigin& o = daemon_origins["discover"];

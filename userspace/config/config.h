@@ -33,13 +33,16 @@ struct DaemonConfig {
     Duration tick = 1s;                  // [daemon] tick; copied into every path's Timings.tick
     std::string record_path;             // [daemon] record = FILE (evidence recording, empty = off)
     bool discover_block_devices = true;  // [daemon] discover = yes|no: with no [path] sections,
-                                         // watch this machine's disks
+                                         // watch this machine's disks, DRBD resources and NFS
+                                         // mounts
     std::string sysrq_path = "/proc/sysrq-trigger";  // [daemon] sysrq_trigger = FILE
     std::string admin_group = "iohealth";  // [daemon] admin_group: may change mode, fence and
                                            // reload over the bus besides root (empty: root only)
     std::string libvirt_uri = "qemu:///system";  // [libvirt] uri: where the guests are listed
                                                  // (empty: no VM tracking)
     PathPolicy defaults;  // [policy], applied to discovered paths and as base of every [path]
+    // What a discovered DRBD resource or NFS mount gets: its preset, then [policy].
+    std::map<std::string, PathPolicy, std::less<>> preset_defaults;
     std::vector<PathConfig> paths;  // [path NAME] sections, in order of first appearance
     Provenance origins;
 };

@@ -1,6 +1,8 @@
 #include "core/classifier.h"
 
 #include <algorithm>
+#include <string>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -69,6 +71,52 @@ std::string describe_no_progress(const Assessment& a, const Heartbeat& h) {
                  : fmt::format("heartbeat stuck {} (no success yet)", format_duration(h.stall));
     }
     return s;
+}
+
+// What the storage-specific sources know about the wait: which component holds the I/O,
+// when the lower layer gives up on it by itself, whether the NFS server still answers.
+std::string describe_facts(const StorageFacts& f, TimePoint now) {
+    std::vector<std::string> parts;
+    if (f.io_suspended)
+        parts.push_back(f.suspended_reason.empty()
+                            ? std::string("I/O suspended by the storage")
+                            : fmt::format("I/O suspended ({})", f.suspended_reason));
+    if (f.quorum_lost) parts.push_back("quorum lost");
+    if (!f.waiting_on.empty()) {
+        std::string w = "waiting on " + f.waiting_on;
+        if (f.lower_layer_deadline) {
+            const Duration left = *f.lower_layer_deadline - now;
+            w += left > Duration{0}
+                     ? fmt::format(", which gives up by itself in {}", format_duration(left))
+                     : fmt::format(", which should have given up {} ago", format_duration(-left));
+            if (!f.lower_layer_rule.empty()) w += fmt::format(" ({})", f.lower_layer_rule);
+        }
+        parts.push_back(std::move(w));
+    }
+    if (f.server_answering) {
+        const std::string last =
+            f.server_last_reply
+                ? fmt::format("last reply {} ago",
+                              format_duration(std::max(Duration{0}, now - *f.server_last_reply)))
+                : std::string("no reply seen");
+        parts.push_back(*f.server_answering
+                            ? fmt::format("server answers ({}): this host's I/O is stuck", last)
+                            : fmt::format("server not answering ({})", last));
+    }
+    std::string s;
+    for (const auto& p : parts) s += (s.empty() ? "" : "; ") + p;
+    return s;
+}
+
+// A lower layer that ends a wait by itself (DRBD dropping a silent peer and continuing
+// locally) must get the chance to: fencing first would reboot a host whose disk is fine.
+// The wait is honoured up to one more dead_after, so a layer that never gives up cannot hold
+// the fence off for ever.
+std::optional<TimePoint> lower_layer_hold(const StorageFacts& f, const Timings& t,
+                                          std::optional<TimePoint> dead_at) {
+    if (!f.lower_layer_deadline || !dead_at) return std::nullopt;
+    const TimePoint hold = std::min(*f.lower_layer_deadline + t.tick, *dead_at + t.dead_after);
+    return hold > *dead_at ? std::optional(hold) : std::nullopt;
 }
 
 }  // namespace
@@ -149,7 +197,7 @@ Classification classify(const ClassifierState& previous, const EvidenceWindow& w
     const bool kernel_dead = a.kernel_stall >= t.dead_after && a.kernel_stall > Duration{0};
     const bool hb_dead = stuck_hb.stall > Duration{0} && a.heartbeat_gap >= t.dead_after;
     const bool both = policy.witnesses == DeadWitnesses::kBoth;
-    const bool dead = both ? (kernel_dead && hb_dead) : (kernel_dead || hb_dead);
+    bool dead = both ? (kernel_dead && hb_dead) : (kernel_dead || hb_dead);
 
     // How far the path has come toward DEAD, and when it gets there if nothing completes.
     Duration toward_dead{0};
@@ -165,6 +213,10 @@ Classification classify(const ClassifierState& previous, const EvidenceWindow& w
             a.dead_at = std::min(*kernel_dead_at, *hb_dead_at);
         else
             a.dead_at = kernel_dead_at ? kernel_dead_at : hb_dead_at;
+    }
+    if (const auto hold = lower_layer_hold(s.facts, t, a.dead_at)) {
+        a.dead_at = hold;
+        if (now < *hold) dead = false;
     }
 
     // --- contention hysteresis: enter after N slow ticks, leave after recover_after calm ---
@@ -225,6 +277,9 @@ Classification classify(const ClassifierState& previous, const EvidenceWindow& w
                              format_duration(a.p99), format_duration(hb_latency));
     }
     if (a.resync_advancing) reason += "; resync advancing (proof of life)";
+    if (const std::string facts = describe_facts(s.facts, now);
+        !facts.empty() && (v != Verdict::kHealthy || a.in_flight > 0 || s.facts.io_suspended))
+        reason += "; " + facts;
     if (!s.facts.note.empty()) reason += "; " + s.facts.note;
     if (const std::string vms = describe_vm_facts(s.facts); !vms.empty()) reason += "; " + vms;
 

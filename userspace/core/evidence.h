@@ -60,13 +60,25 @@ struct HeartbeatEvidence {
     bool operator==(const HeartbeatEvidence&) const = default;
 };
 
-// Facts only a storage-specific source knows (DRBD, NFS). Defaults mean "nothing known".
+// Facts only a storage-specific source knows (DRBD, NFS, libvirt). Defaults mean "nothing
+// known", so a path without such a source classifies exactly as before.
 struct StorageFacts {
     bool resync_active = false;     // DRBD SyncSource/SyncTarget
     bool resync_advancing = false;  // out-of-sync fell / done% rose since the last tick
     bool io_suspended = false;      // DRBD suspended (user, quorum, no-data, fencing)
     std::string suspended_reason;
     bool quorum_lost = false;
+    // The component outstanding I/O is waiting on, when the source can tell ("replication
+    // link r0 to 127.0.0.2:7790", "NFS server 10.0.0.5"). Names it in the verdict.
+    std::string waiting_on;
+    // The lower layer ends that wait by itself at this time (DRBD drops a silent peer after
+    // ko-count x timeout and continues locally): DEAD is not declared before it.
+    std::optional<TimePoint> lower_layer_deadline;
+    std::string lower_layer_rule;  // how the deadline was derived ("ko-count 7 x timeout 6s")
+    // NFS: did the server answer anything (any RPC reply on the mount's transport) during the
+    // tick. Unknown when no source can tell. Tells "server down" from "this host is stuck".
+    std::optional<bool> server_answering;
+    std::optional<TimePoint> server_last_reply;
     std::string note;  // free text for explain ("peer r0:node2 silent 12s")
     // libvirt: guests with a disk image on this path (sources/libvirt_path_vms.h).
     std::uint64_t vm_io_errors = 0;  // their disks' I/O-error events during the tick

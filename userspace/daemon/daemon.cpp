@@ -29,6 +29,7 @@
 #include "daemon/control.h"
 #include "daemon/engine.h"
 #include "daemon/explain.h"
+#include "daemon/storage_sources.h"
 #include "daemon/vm_event_sink.h"
 #include "dbus/bus_names.h"
 #include "dbus/service.h"
@@ -51,21 +52,45 @@ constexpr Duration kResolveInterval = 5s;
 struct Watched {
     PathConfig config;
     std::optional<dev_t> dev;
-    std::string device_node;
     std::unique_ptr<HeartbeatProber> prober;
     TimePoint next_resolve{};
     std::string last_error;
+    StorageSource* storage = nullptr;  // the DRBD/NFS source that owns the path, if any
 };
+
+using StorageSources = std::vector<std::unique_ptr<StorageSource>>;
+
+StorageSource* owner_of(const PathConfig& path, const StorageSources& sources) {
+    for (const auto& s : sources)
+        if (s->handles(path)) return s.get();
+    return nullptr;
+}
 
 bool probe_cannot_run(const HeartbeatEvidence& hb) {
     return hb.last_failed && !hb.last_success &&
            (hb.last_error.starts_with("open: EPERM") || hb.last_error.starts_with("open: EACCES"));
 }
 
-std::vector<PathConfig> effective_paths(const DaemonConfig& config) {
+// With no [path] sections: DRBD resources and NFS mounts their sources find, then the
+// disks no such path already stands for (a DRBD device is watched as its resource).
+std::vector<PathConfig> effective_paths(const DaemonConfig& config, const StorageSources& sources) {
     if (!config.paths.empty() || !config.discover_block_devices) return config.paths;
     std::vector<PathConfig> paths;
+    std::vector<dev_t> covered;
+    for (const auto& source : sources) {
+        const auto policy = config.preset_defaults.find(source->preset());
+        for (auto& p : source->discover(policy != config.preset_defaults.end() ? policy->second
+                                                                               : config.defaults)) {
+            try {
+                covered.push_back(source->device_of(p).dev);
+            } catch (const std::exception&) {
+                // not resolvable yet: the daemon retries; no disk to leave out for it
+            }
+            paths.push_back(std::move(p));
+        }
+    }
     for (const auto& d : list_block_devices()) {
+        if (std::find(covered.begin(), covered.end(), d.dev) != covered.end()) continue;
         PathConfig p;
         p.name = d.name;
         p.kind = PathKind::kDevice;
@@ -77,20 +102,32 @@ std::vector<PathConfig> effective_paths(const DaemonConfig& config) {
     return paths;
 }
 
+// The device behind a path and the node its block heartbeat reads (empty: none).
+ResolvedDevice resolve_device(Watched& w, const StorageSources& sources) {
+    w.storage = owner_of(w.config, sources);
+    if (w.storage) return w.storage->device_of(w.config);
+    switch (w.config.kind) {
+        case PathKind::kDevice:
+            return {whole_disk(resolve_block_device(w.config.target)), w.config.target};
+        case PathKind::kMount:
+            return {whole_disk(resolve_block_device(w.config.target)), {}};
+        case PathKind::kDrbd:
+            break;
+    }
+    throw std::runtime_error(
+        sources.empty() ? "DRBD resources need the DRBD source, which this build does not have"
+                        : "no DRBD resource of that name (drbdsetup events2 does not list it)");
+}
+
 // Finds the device behind a path, logging each new failure once (a missing device is
 // expected while it is being set up; the daemon keeps watching the rest).
-void resolve(Watched& w, TimePoint now, const Clock& clock) {
+void resolve(Watched& w, TimePoint now, const Clock& clock, const StorageSources& sources) {
     if (w.dev || now < w.next_resolve) return;
     w.next_resolve = now + kResolveInterval;
+    ResolvedDevice device;
     try {
-        switch (w.config.kind) {
-            case PathKind::kDevice:
-            case PathKind::kMount:
-                w.dev = whole_disk(resolve_block_device(w.config.target));
-                break;
-            case PathKind::kDrbd:
-                throw std::runtime_error("DRBD resources need the DRBD source (not in this build)");
-        }
+        device = resolve_device(w, sources);
+        w.dev = device.dev;
     } catch (const std::exception& e) {
         if (e.what() != w.last_error)
             spdlog::error("Failed to resolve path '{}' ({} {}): {}; will retry every {}",
@@ -100,13 +137,18 @@ void resolve(Watched& w, TimePoint now, const Clock& clock) {
         return;
     }
     w.last_error.clear();
-    spdlog::info("Path '{}': {} {} is device {}", w.config.name, to_string(w.config.kind),
-                 w.config.target, format_dev(*w.dev));
-    if (w.config.policy.heartbeat && !w.prober) {
+    spdlog::info("Path '{}': {} {} is device {}{}", w.config.name, to_string(w.config.kind),
+                 w.config.target, format_dev(*w.dev),
+                 w.storage ? fmt::format(" (watched by the {} source)", w.storage->name()) : "");
+    if (w.storage)
+        for (const auto& warning : w.storage->check(w.config))
+            spdlog::warn("Path '{}': {}", w.config.name, warning);
+    const bool filesystem = w.config.kind == PathKind::kMount;
+    if (w.config.policy.heartbeat && !w.prober && (filesystem || !device.node.empty())) {
         HeartbeatProber::Options o;
-        o.kind = w.config.kind == PathKind::kMount ? HeartbeatProber::Kind::kFilesystem
-                                                   : HeartbeatProber::Kind::kBlockDevice;
-        o.target = w.config.target;
+        o.kind =
+            filesystem ? HeartbeatProber::Kind::kFilesystem : HeartbeatProber::Kind::kBlockDevice;
+        o.target = filesystem ? w.config.target : device.node;
         o.interval = w.config.policy.timings.probe_interval;
         w.prober = std::make_unique<HeartbeatProber>(o, clock);
         w.prober->start();
@@ -200,6 +242,10 @@ class Daemon {
     void set_paths(const DaemonConfig& config);
     void sample_and_tick(TimePoint now);
     void track_vms(std::map<std::string, Sample>& samples);
+    KernelSource* kernel_of(const Watched& w) const {
+        KernelSource* own = w.storage ? w.storage->kernel_source() : nullptr;
+        return own ? own : kernel_.get();
+    }
     void handle(Command& command, TimePoint now);
     void handle(SetModeCommand& c, TimePoint now);
     void handle(FenceCommand& c, TimePoint now);
@@ -220,9 +266,10 @@ class Daemon {
         outputs_, [this] { return libvirt_ ? std::optional(libvirt_->snapshot()) : std::nullopt; },
         clock_};
     std::vector<Watched> watched_;  // in configuration order, as the engine's monitors
-    std::vector<dev_t> devices_;
+    std::map<KernelSource*, std::vector<dev_t>> devices_;  // as last given to each source
     std::unique_ptr<Recorder> recorder_;
     std::unique_ptr<KernelSource> kernel_;
+    StorageSources storage_;
     std::unique_ptr<DaemonControl> control_;
     std::unique_ptr<sdbus::IConnection> connection_;
     std::unique_ptr<BusService> service_;
@@ -232,7 +279,7 @@ class Daemon {
 };
 
 void Daemon::set_paths(const DaemonConfig& config) {
-    std::vector<PathConfig> paths = effective_paths(config);
+    std::vector<PathConfig> paths = effective_paths(config, storage_);
     for (auto& p : paths) p.policy.timings.tick = config_.tick;
     if (paths.empty()) spdlog::warn("No paths to monitor: none configured and none discovered");
     std::vector<Watched> next;
@@ -242,7 +289,7 @@ void Daemon::set_paths(const DaemonConfig& config) {
         if (kept != watched_.end())
             next.push_back(std::move(*kept));
         else
-            next.push_back(Watched{p, {}, {}, {}, {}, {}});
+            next.push_back(Watched{p, {}, {}, {}, {}, nullptr});
     }
     for (auto& w : watched_)  // the paths that went or changed
         if (w.prober) w.prober->stop();
@@ -287,6 +334,8 @@ int Daemon::run() {
         outputs_.add(std::make_shared<TextSink>(event_log.get()));
     }
 
+    storage_ = make_storage_sources(config_);
+    for (const auto& s : storage_) spdlog::info("Storage source: {}", s->name());
     set_paths(config_);
     std::vector<PathConfig> paths;
     for (const auto& w : watched_) paths.push_back(w.config);
@@ -416,24 +465,40 @@ int Daemon::run() {
 
 void Daemon::sample_and_tick(TimePoint now) {
     // --- resolve paths whose device was missing ---
-    std::vector<dev_t> wanted;
+    // The kernel evidence of each device comes from the block source, or from the storage
+    // source that has its own (NFS RPCs).
+    std::map<KernelSource*, std::vector<dev_t>> wanted;
+    wanted[kernel_.get()];
+    for (const auto& s : storage_)
+        if (s->kernel_source()) wanted[s->kernel_source()];
+    std::map<StorageSource*, std::vector<PathConfig>> owned;
     for (auto& w : watched_) {
-        resolve(w, now, clock_);
-        if (w.dev) wanted.push_back(*w.dev);
+        resolve(w, now, clock_, storage_);
+        if (w.storage) owned[w.storage].push_back(w.config);
+        if (w.dev) wanted[kernel_of(w)].push_back(*w.dev);
     }
-    if (wanted != devices_) {
-        devices_ = wanted;
-        kernel_->set_devices(devices_);
+    for (auto& [source, devices] : wanted) {
+        if (devices == devices_[source]) continue;
+        devices_[source] = devices;
+        source->set_devices(devices);
     }
 
     // --- sample ---
-    const auto evidence = kernel_->collect(now);
+    std::map<KernelSource*, std::map<dev_t, KernelEvidence>> evidence;
+    for (const auto& [source, devices] : devices_) evidence[source] = source->collect(now);
+    std::map<StorageSource*, std::map<std::string, StorageFacts>> facts;
+    for (const auto& [source, paths] : owned) facts[source] = source->collect(paths, now);
     std::map<std::string, Sample> samples;
     for (auto& w : watched_) {
         Sample s;
         s.at = now;
         if (w.dev) {
-            if (const auto it = evidence.find(*w.dev); it != evidence.end()) s.kernel = it->second;
+            const auto& devices = evidence[kernel_of(w)];
+            if (const auto it = devices.find(*w.dev); it != devices.end()) s.kernel = it->second;
+        }
+        if (w.storage) {
+            const auto& known = facts[w.storage];
+            if (const auto it = known.find(w.config.name); it != known.end()) s.facts = it->second;
         }
         if (w.prober) {
             s.heartbeat = w.prober->snapshot();

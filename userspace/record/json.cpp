@@ -68,10 +68,15 @@ json to_json(const Sample& s) {
           {"io_suspended", f.io_suspended},
           {"suspended_reason", f.suspended_reason},
           {"quorum_lost", f.quorum_lost},
-          {"note", f.note},
           {"vm_io_errors", f.vm_io_errors},
           {"vm_io_error", f.vm_io_error},
-          {"vms_paused_on_io_error", f.vms_paused_on_io_error}}},
+          {"vms_paused_on_io_error", f.vms_paused_on_io_error},
+          {"waiting_on", f.waiting_on},
+          {"lower_layer_deadline", opt(f.lower_layer_deadline)},
+          {"lower_layer_rule", f.lower_layer_rule},
+          {"server_answering", f.server_answering ? json(*f.server_answering) : json(nullptr)},
+          {"server_last_reply", opt(f.server_last_reply)},
+          {"note", f.note}}},
     };
 }
 
@@ -118,6 +123,15 @@ Sample sample_from_json(const json& j) {
     s.facts.vm_io_errors = f.value("vm_io_errors", std::uint64_t{0});
     s.facts.vm_io_error = f.value("vm_io_error", std::string());
     s.facts.vms_paused_on_io_error = f.value("vms_paused_on_io_error", std::vector<std::string>{});
+    // Added after the first recordings: absent means "not known", as in those recordings.
+    s.facts.waiting_on = f.value("waiting_on", "");
+    if (f.contains("lower_layer_deadline"))
+        s.facts.lower_layer_deadline = opt_time(f.at("lower_layer_deadline"));
+    s.facts.lower_layer_rule = f.value("lower_layer_rule", "");
+    if (f.contains("server_answering") && !f.at("server_answering").is_null())
+        s.facts.server_answering = f.at("server_answering").get<bool>();
+    if (f.contains("server_last_reply"))
+        s.facts.server_last_reply = opt_time(f.at("server_last_reply"));
     return s;
 }
 

@@ -1,0 +1,15 @@
+#pragma once
+// The storage-specific sources (DRBD, NFS) the daemon runs besides the block source.
+#include <memory>
+#include <vector>
+
+#include "config/config.h"
+#include "core/source.h"
+
+namespace iohealth {
+
+// Every storage source this build has, in the order paths are offered to them: the first
+// whose handles() is true owns a path.
+std::vector<std::unique_ptr<StorageSource>> make_storage_sources(const DaemonConfig& config);
+
+}  // namespace iohealth
