@@ -262,9 +262,13 @@ class Daemon {
     std::unique_ptr<LibvirtSource> libvirt_;  // null without [libvirt] uri
     PathVmTracker vm_tracker_;
     // Every event goes through here: fence steps get the VMs they affect.
-    VmEventSink sink_{
-        outputs_, [this] { return libvirt_ ? std::optional(libvirt_->snapshot()) : std::nullopt; },
-        clock_};
+    VmEventSink sink_{outputs_,
+                      [this] {
+                          return libvirt_
+                                     ? std::optional(libvirt_->snapshot(LibvirtSource::kNoIoErrors))
+                                     : std::nullopt;
+                      },
+                      clock_};
     std::vector<Watched> watched_;  // in configuration order, as the engine's monitors
     std::map<KernelSource*, std::vector<dev_t>> devices_;  // as last given to each source
     std::unique_ptr<Recorder> recorder_;
@@ -526,7 +530,8 @@ void Daemon::track_vms(std::map<std::string, Sample>& samples) {
     std::vector<WatchedPath> paths;
     for (const auto& w : watched_) paths.push_back({&w.config, w.dev});
     std::map<std::string, std::vector<VmOnPath>> lists;
-    for (auto& [name, vms] : vm_tracker_.collect(libvirt_->snapshot(), paths)) {
+    const VmSnapshot snapshot = libvirt_->snapshot(vm_tracker_.seen());
+    for (auto& [name, vms] : vm_tracker_.collect(snapshot, paths)) {
         if (const auto it = samples.find(name); it != samples.end())
             add_vm_facts(vms, it->second.facts);
         lists[name] = std::move(vms.vms);

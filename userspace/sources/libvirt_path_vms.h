@@ -36,15 +36,15 @@ struct WatchedPath {
     std::optional<dev_t> dev;
 };
 
-// An image is on a path when it lives on the path's device, or (mount paths) is a file on the
-// path's mount point.
-bool image_on_path(const DiskLocation& image, const WatchedPath& path);
-
 class PathVmTracker {
   public:
     // Each path's guests, and the I/O errors reported since the previous call, by path name.
+    // An image is on a path when it lives on the path's device, or (mount paths) is a file on
+    // the path's mount point.
     std::map<std::string, PathVms> collect(const VmSnapshot& snapshot,
                                            const std::vector<WatchedPath>& paths);
+    // The last I/O-error event counted: a snapshot needs only the later ones.
+    std::uint64_t seen() const { return seen_; }
 
   private:
     std::uint64_t seen_ = 0;  // the last I/O-error event counted

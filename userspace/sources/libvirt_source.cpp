@@ -122,9 +122,17 @@ void LibvirtSource::stop() {
     wake_fd_ = -1;
 }
 
-VmSnapshot LibvirtSource::snapshot() const {
+VmSnapshot LibvirtSource::snapshot(std::uint64_t io_errors_after) const {
     std::lock_guard lock(mutex_);
-    return snapshot_;
+    VmSnapshot out;
+    out.uri = snapshot_.uri;
+    out.connected = snapshot_.connected;
+    out.error = snapshot_.error;
+    out.as_of = snapshot_.as_of;
+    out.vms = snapshot_.vms;
+    for (const VmIoError& e : snapshot_.io_errors)
+        if (e.seq > io_errors_after) out.io_errors.push_back(e);
+    return out;
 }
 
 void LibvirtSource::set_error(const std::string& error) {

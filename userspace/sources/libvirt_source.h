@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <map>
 #include <mutex>
 #include <set>
@@ -44,7 +45,10 @@ class LibvirtSource {
     void start();
     void stop();  // idempotent; joins the thread and closes the connection
 
-    VmSnapshot snapshot() const;
+    // A copy, with the I/O-error events after `io_errors_after` only (the main loop copies
+    // what it has not counted yet; pass kNoIoErrors for the guests alone).
+    static constexpr std::uint64_t kNoIoErrors = UINT64_MAX;
+    VmSnapshot snapshot(std::uint64_t io_errors_after = 0) const;
 
     // libvirt's event callbacks; `opaque` is the source. Public so that tests can drive them
     // with a domain of the test:/// driver, which never raises I/O errors by itself.
