@@ -11,9 +11,10 @@ loop=$(make_loop 64)
 dm=$(make_delay iohdelay "$loop" 0)
 step "dm-delay $dm over $loop"
 
-# io_timeout 4s: stall 2s, warn 8s; dead_after 12s leaves 4s between the warning and DEAD
-# for the near miss. Short holds so the dry-run ladder runs to its end in seconds.
-dead_after=12
+# io_timeout 4s: stall 2s, warn 8s; dead_after 16s leaves 8s between the warning and DEAD
+# for the near miss (a busy host slows every command in the guest to up to a second). Short
+# holds so the dry-run ladder runs to its end in seconds.
+dead_after=16
 cat >/tmp/iohealthd.conf <<CONF
 [daemon]
 mode = dry-run
@@ -37,12 +38,10 @@ sleep 3 # a few healthy ticks under load before the first fault
 
 step "--- 1. suspend, resume before the deadline ---"
 events_from_now
-step "dmsetup suspend iohdelay"
-dmsetup suspend --nolockfs --noflush iohdelay
+step_run "dmsetup suspend iohdelay" dmsetup suspend --nolockfs --noflush iohdelay
 expect_event "verdict-changed path=dm .*-> STALLED" 15
 expect_event "fence-imminent path=dm" 20
-step "dmsetup resume iohdelay (after the warning, before DEAD)"
-dmsetup resume iohdelay
+step_run "dmsetup resume iohdelay (after the warning, before DEAD)" dmsetup resume iohdelay
 expect_event "near-miss path=dm" 10
 # Stalled past the warning (8s), short of the deadline.
 stalled_for=$(sed -n 's/.*no progress for \([0-9.]*\)s of dead_after.*/\1/p' <<<"$LAST_EVENT")
@@ -55,9 +54,8 @@ expect_event "verdict-changed path=dm .*-> HEALTHY" 60
 
 step "--- 2. suspend until DEAD ---"
 events_from_now
-step "dmsetup suspend iohdelay"
 suspended_at=$(now)
-dmsetup suspend --nolockfs --noflush iohdelay
+step_run "dmsetup suspend iohdelay" dmsetup suspend --nolockfs --noflush iohdelay
 expect_event "verdict-changed path=dm .*-> STALLED" 15
 expect_event "verdict-changed path=dm .*-> DEAD" $((dead_after + 15))
 # DEAD at dead_after after the last completion (the reason's own figure), at most two ticks
@@ -73,8 +71,7 @@ expect_event "escalation-exhausted path=dm" 10
 for action in "1 log-only" "2 restart-agent" "3 graceful-reboot" "4 reboot"; do
 	assert_event "step-succeeded path=dm dry-run: step $action succeeded: dry-run: would"
 done
-step "dmsetup resume iohdelay"
-dmsetup resume iohdelay
+step_run "dmsetup resume iohdelay" dmsetup resume iohdelay
 expect_event "verdict-changed path=dm DEAD -> RECOVERING" 10
 # Through CONTENDED, maybe: the queued writes drain slowly under emulation.
 expect_event "verdict-changed path=dm .*-> HEALTHY" 60

@@ -27,8 +27,7 @@ start_iohealthd /tmp/iohealthd.conf
 start_load "$dm"
 wait_for_log "Path 'dead-disk'.* is device" 20 || fail "the daemon did not resolve $dm"
 sleep 2 # a few healthy ticks under load before the fault
-step "dmsetup suspend iohdead"
-dmsetup suspend --nolockfs --noflush iohdead
+step_run "dmsetup suspend iohdead" dmsetup suspend --nolockfs --noflush iohdead
 expect_event "verdict-changed path=dead-disk .*-> DEAD" 30
 # The guest resets within a tick or two of the reboot step; reaching the end is a failure.
 expect_event "step-started path=dead-disk .*rebooting now through sysrq" 15
