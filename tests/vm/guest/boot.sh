@@ -1,7 +1,7 @@
 #!/bin/sh
-# The guest's second stage, PID 1 on the overlay root: mounts what a system needs, the
-# results share, runs the one scenario named in /results/vm.env and powers off. Every line
-# it prints goes to the serial console, which the host keeps as console.log.
+# The guest's second stage, PID 1 on the overlay root (initramfs/init mounted everything,
+# the results share at /results): runs the one scenario named in /results/vm.env and powers
+# off. Every line it prints goes to the serial console, which the host keeps as console.log.
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
 mark() { echo "IOHEALTH-VM: $*"; }
@@ -11,20 +11,6 @@ poweroff_now() {
 	sleep 30
 }
 
-mark "second stage at $(cut -d' ' -f1 /proc/uptime)s"
-mount -t tmpfs -o mode=0755 tmpfs /run
-mount -t tmpfs -o mode=1777 tmpfs /tmp
-mkdir -p /dev/pts /dev/shm /run/lock
-mount -t devpts devpts /dev/pts
-mount -t tmpfs tmpfs /dev/shm
-mount -t bpf bpf /sys/fs/bpf
-mount -t tracefs tracefs /sys/kernel/tracing
-mount -t debugfs debugfs /sys/kernel/debug
-mkdir -p /results
-if ! mount -t 9p -o trans=virtio,version=9p2000.L,msize=524288,cache=none results /results; then
-	mark "cannot mount the results share (9p tag results)"
-	poweroff_now
-fi
 # shellcheck source=/dev/null
 . /results/vm.env
 export IOHEALTH_SRC IOHEALTH_BUILD IOHEALTH_SCENARIO RESULTS=/results

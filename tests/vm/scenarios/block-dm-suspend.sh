@@ -75,6 +75,8 @@ step_run "dmsetup resume iohdelay" dmsetup resume iohdelay
 expect_event "verdict-changed path=dm DEAD -> RECOVERING" 10
 # Through CONTENDED, maybe: the queued writes drain slowly under emulation.
 expect_event "verdict-changed path=dm .*-> HEALTHY" 60
+# The latency came from the bio probes' histogram (/proc/diskstats has none).
+[[ $LAST_EVENT =~ p99\ [1-9] ]] || fail "no bio latency on $dm: $LAST_EVENT"
 stop_load
 stop_iohealthd
 pass
