@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/policy.h"
@@ -21,6 +22,10 @@ struct Caller {
     pid_t pid = 0;
     std::string bus_name;  // ":1.42"
 };
+
+// RequestFence's action for a host's storage-heartbeat timeout (the CloudStack drop-in scripts,
+// contrib/cloudstack/): not one action but the configured ladder, cut by the agent's settings.
+inline constexpr std::string_view kHeartbeatTimeoutAction = "heartbeat-timeout";
 
 struct ModeRequest {
     std::string mode;             // dry-run | armed | disarmed | maintenance (validated)
@@ -36,6 +41,9 @@ class ControlHandler {
     // Queues the action; returns the ActionRequest id that StepStarted/StepFinished will carry.
     virtual std::uint64_t request_fence(Action action, const std::string& reason,
                                         const Caller& caller) = 0;
+    // RequestFence "heartbeat-timeout": queues the host ladder; returns the id its journal
+    // entries carry. Refused unless the daemon implements it.
+    virtual std::uint64_t request_heartbeat_fence(const std::string& reason, const Caller& caller);
     // What the action would do now, carried out as a dry run.
     virtual std::string test_action(Action action, const Caller& caller) = 0;
     // Re-reads the configuration off the bus thread; `done` is called exactly once, from any

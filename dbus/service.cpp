@@ -11,6 +11,11 @@
 #include "dbus/iohealth_adaptor.h"
 
 namespace iohealth {
+
+std::uint64_t ControlHandler::request_heartbeat_fence(const std::string&, const Caller&) {
+    throw ControlError(BusError::kFailed, "This daemon does not run heartbeat-timeout ladders");
+}
+
 namespace {
 
 using ManagerBase =
@@ -256,6 +261,10 @@ class BusService::Impl final : public ManagerBase {
     uint64_t RequestFence(const std::string& action, const std::string& reason) override {
         return guarded([&] {
             const Caller caller = authorize("RequestFence");
+            if (action == kHeartbeatTimeoutAction) {
+                require_reason(reason);
+                return handler_.request_heartbeat_fence(reason, caller);
+            }
             const Action a = require_action(action);
             require_reason(reason);
             return handler_.request_fence(a, reason, caller);
@@ -297,7 +306,8 @@ class BusService::Impl final : public ManagerBase {
         if (!a)
             throw bus_error(BusError::kInvalidArgument,
                             fmt::format("Unknown action '{}' (expected log-only, restart-agent, "
-                                        "graceful-reboot, reboot or custom)",
+                                        "graceful-reboot, reboot, custom; RequestFence also "
+                                        "heartbeat-timeout)",
                                         action));
         return *a;
     }

@@ -110,6 +110,7 @@ TEST(LoadConfig, EmptyTextGivesTheBuiltInDefaults) {
     EXPECT_EQ(c.sysrq_path, "/proc/sysrq-trigger");
     EXPECT_EQ(c.admin_group, "iohealth");
     EXPECT_EQ(c.libvirt_uri, "qemu:///system");
+    EXPECT_TRUE(c.cloudstack_agent_properties.empty());
     EXPECT_TRUE(c.record_path.empty());
     EXPECT_TRUE(c.paths.empty());
     const PathPolicy& p = c.defaults;
@@ -161,6 +162,16 @@ TEST(LoadConfig, LibvirtUriIsAnyDriverUriOrEmptyForNoVmTracking) {
     EXPECT_EQ(load_ok("[libvirt]\nuri = test:///tmp/node.xml\n").libvirt_uri,
               "test:///tmp/node.xml");
     EXPECT_EQ(load_ok("[libvirt]\nuri =\n").libvirt_uri, "");
+TEST(LoadConfig, CloudstackAgentProperties) {
+    const fs::path file = fs::temp_directory_path() / "iohealth-config-test-agent.properties";
+    std::ofstream(file) << "kvm.heartbeat.fence.action=graceful-reboot\n";
+    ConfigResult r =
+        load_config_text("[cloudstack]\nagent_properties = " + file.string() + "\n", "t.conf");
+    fs::remove(file);
+    ASSERT_TRUE(r.config) << (r.errors.empty() ? "" : r.errors[0].to_string());
+    EXPECT_TRUE(r.warnings.empty());
+    EXPECT_EQ(r.config->cloudstack_agent_properties, file.string());
+    EXPECT_EQ(r.config->origins["cloudstack"]["agent_properties"].line, 2);
 }
 
 TEST(LoadConfig, CustomCommandIsSplitWithoutAShell) {

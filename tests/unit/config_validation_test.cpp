@@ -64,8 +64,8 @@ INSTANTIATE_TEST_SUITE_P(
         // --- Sections and keys
         Row{"unknown_section",
             "[policyy]\nio_timeout = 10s\n",
-            {"t.conf:1: [policyy] unknown section (expected [daemon], [libvirt], [policy] or [path "
-             "NAME])"}},
+            {"t.conf:1: [policyy] unknown section (expected [daemon], [libvirt], [cloudstack], "
+             "[policy] or [path NAME])"}},
         Row{"unknown_key",
             "[policy]\nio_timout = 10s\n",
             {"t.conf:2: [policy] io_timout: unknown key"}},
@@ -123,6 +123,21 @@ INSTANTIATE_TEST_SUITE_P(
         Row{"daemon_key_in_libvirt",
             "[libvirt]\nmode = armed\n",
             {"t.conf:2: [libvirt] mode: not allowed here (it belongs in [daemon])"}},
+        Row{"agent_properties_relative",
+            "[cloudstack]\nagent_properties = agent.properties\n",
+            {"t.conf:2: [cloudstack] agent_properties: 'agent.properties' is not an absolute "
+             "path"}},
+        Row{"agent_properties_in_daemon",
+            "[daemon]\nagent_properties = /etc/cloudstack/agent/agent.properties\n",
+            {"t.conf:2: [daemon] agent_properties: not allowed here (it belongs in "
+             "[cloudstack])"}},
+        Row{"cloudstack_key_unknown",
+            "[cloudstack]\nfence_action = reboot\n",
+            {"t.conf:2: [cloudstack] fence_action: unknown key"}},
+        Row{"agent_properties_a_directory",
+            "[cloudstack]\nagent_properties = /tmp\n",
+            {"t.conf:2: [cloudstack] agent_properties: '/tmp' is a directory, not the agent's "
+             "agent.properties"}},
         Row{"admin_group_not_a_group_name",
             "[daemon]\nadmin_group = Storage Ops\n",
             {"t.conf:2: [daemon] admin_group: 'Storage Ops' is not a group name "
@@ -330,8 +345,8 @@ TEST(ConfigRule, ErrorsFromSeveralRulesAreAllCollected) {
     EXPECT_EQ(errors_of("[daemon]\nmode = on\n[policy]\nfoo = 1\nladder = reboot, log-only\n"
                         "[bar]\n"),
               (std::vector<std::string>{
-                  "t.conf:6: [bar] unknown section (expected [daemon], [libvirt], [policy] or "
-                  "[path NAME])",
+                  "t.conf:6: [bar] unknown section (expected [daemon], [libvirt], [cloudstack], "
+                  "[policy] or [path NAME])",
                   "t.conf:2: [daemon] mode: unknown mode 'on' (expected dry-run, armed or "
                   "disarmed)",
                   "t.conf:4: [policy] foo: unknown key",
@@ -343,6 +358,14 @@ TEST(ConfigError, FormatLeavesOutEmptyParts) {
     EXPECT_EQ((ConfigError{"f", 3, "policy", "k", "m"}.to_string()), "f:3: [policy] k: m");
     EXPECT_EQ((ConfigError{"f", 0, "policy", "k", "m"}.to_string()), "f: [policy] k: m");
     EXPECT_EQ((ConfigError{"f", 3, "", "", "m"}.to_string()), "f:3: m");
+}
+
+TEST(ConfigWarning, AgentPropertiesThatDoNotExistYet) {
+    EXPECT_EQ(warnings_of("[cloudstack]\nagent_properties = /nonexistent/agent.properties\n"),
+              std::vector<std::string>{
+                  "t.conf:2: [cloudstack] agent_properties: '/nonexistent/agent.properties' does "
+                  "not exist (yet); until it does, a heartbeat-timeout fence runs the configured "
+                  "ladder uncut"});
 }
 
 TEST(ConfigWarning, ArmedRebootWithEitherWitness) {

@@ -51,6 +51,7 @@ class Loader {
     std::string main_file_;
     SettingMap daemon_;
     SettingMap libvirt_;
+    SettingMap cloudstack_;
     SettingMap policy_;
     std::vector<PathDraft> paths_;
     std::map<std::string, SettingMap, std::less<>> presets_;
@@ -71,6 +72,7 @@ SettingMap* Loader::section_settings(std::string_view section, SettingMap& polic
     if (&policy != &policy_) return nullptr;  // a preset: only [policy]
     if (section == "daemon") return &daemon_;
     if (section == "libvirt") return &libvirt_;
+    if (section == "cloudstack") return &cloudstack_;
     PathDraft* draft = path_draft(section);
     return draft ? &draft->settings : nullptr;
 }
@@ -79,6 +81,7 @@ std::string_view scope_hint(unsigned scopes) {
     if (scopes == kInDaemon) return "[daemon]";
     if (scopes == kInLibvirt) return "[libvirt]";
     if (scopes == kInPath) return "[path NAME]";
+    if (scopes == kInCloudstack) return "[cloudstack]";
     return "[policy] or [path NAME]";
 }
 
@@ -86,6 +89,7 @@ unsigned scope_bit(std::string_view section) {
     if (section == "daemon") return kInDaemon;
     if (section == "policy") return kInPolicy;
     if (section == "libvirt") return kInLibvirt;
+    if (section == "cloudstack") return kInCloudstack;
     return kInPath;
 }
 
@@ -99,12 +103,14 @@ void Loader::read_into(std::string_view text, std::string_view file, ValueOrigin
     };
     // Section headers first: a section is known (and a path exists) even with no keys.
     for (const IniSection& s : doc.sections) {
-        if (s.name == "daemon" || s.name == "policy") continue;
-        if (s.name == "libvirt" && !reading_preset) continue;
+        if (s.name == "policy" || (!reading_preset && (s.name == "daemon" || s.name == "libvirt" ||
+                                                       s.name == "cloudstack")))
+            continue;
         if (reading_preset || s.name.rfind("path", 0) != 0) {
             fail(s.line, s.name, {},
                  reading_preset ? "a preset has only a [policy] section"
-                                : "unknown section (expected [daemon], [libvirt], [policy] or "
+                                : "unknown section (expected [daemon], [libvirt], [cloudstack], "
+                                  "[policy] or "
                                   "[path NAME])");
             continue;
         }
@@ -298,6 +304,8 @@ ConfigResult Loader::finish() {
     take(daemon_, "sysrq_trigger", config.sysrq_path, daemon_origins);
     take(daemon_, "admin_group", config.admin_group, daemon_origins);
     take(libvirt_, "uri", config.libvirt_uri, config.origins["libvirt"]);
+    take(cloudstack_, "agent_properties", config.cloudstack_agent_properties,
+         config.origins["cloudstack"]);
     const ValueOrigin tick_origin =
         daemon_origins.count("tick") ? daemon_origins["tick"] : ValueOrigin{};
 
@@ -314,6 +322,8 @@ ConfigResult Loader::finish() {
             build_policy(merge({&preset(name), &policy_}), config.tick, unused);
     }
     for (const PathDraft& draft : paths_) build_path(draft, config, validator, tick_origin);
+    validator.check_agent_properties(config.cloudstack_agent_properties,
+                                     config.origins["cloudstack"]);
     if (paths_.empty() && !config.discover_block_devices) {
         const ValueOrigin& o = daemon_origins["discover"];
         warnings_.push_back(ConfigError{o.file, o.line, "daemon", "discover",

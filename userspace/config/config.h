@@ -40,6 +40,10 @@ struct DaemonConfig {
                                            // reload over the bus besides root (empty: root only)
     std::string libvirt_uri = "qemu:///system";  // [libvirt] uri: where the guests are listed
                                                  // (empty: no VM tracking)
+    // [cloudstack] agent_properties = FILE: the CloudStack agent's agent.properties, whose
+    // heartbeat-fence settings cut the ladder run for RequestFence "heartbeat-timeout"
+    // (cloudstack/heartbeat_fence.h); empty: the ladder runs as configured.
+    std::string cloudstack_agent_properties;
     PathPolicy defaults;  // [policy], applied to discovered paths and as base of every [path]
     // What a discovered DRBD resource or NFS mount gets: its preset, then [policy].
     std::map<std::string, PathPolicy, std::less<>> preset_defaults;

@@ -82,6 +82,8 @@ std::string render_effective(const DaemonConfig& c) {
     w.value("admin_group", ValueKind::kGroupName, c.admin_group);
     w.section("libvirt", "where the guests on this host are listed (empty uri: not at all)");
     w.value("uri", ValueKind::kLibvirtUri, c.libvirt_uri);
+    w.section("cloudstack", "the CloudStack agent's fence settings (docs/cloudstack.md)");
+    w.value("agent_properties", ValueKind::kOptionalFile, c.cloudstack_agent_properties);
     w.section("policy", "the policy of discovered disks, and the base of every [path]");
     w.policy(c.defaults);
     for (const PathConfig& p : c.paths) {

@@ -13,7 +13,7 @@ namespace {
 
 constexpr unsigned kPolicyKey = kInPolicy | kInPath;
 
-constexpr std::array<KeySpec, 30> kKeys{{
+constexpr std::array<KeySpec, 31> kKeys{{
     // [daemon]
     {"mode", ValueKind::kMode, kInDaemon},
     {"tick", ValueKind::kTick, kInDaemon},
@@ -47,6 +47,8 @@ constexpr std::array<KeySpec, 30> kKeys{{
     {"mount", ValueKind::kFile, kInPath},
     {"drbd", ValueKind::kResource, kInPath},
     {"preset", ValueKind::kPreset, kInPath},
+    // [cloudstack]
+    {"agent_properties", ValueKind::kOptionalFile, kInCloudstack},
     // hold.<action> is matched by prefix in find_key(); this row carries its kind.
     {"hold.", ValueKind::kDuration, kPolicyKey},
 }};

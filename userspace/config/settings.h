@@ -34,7 +34,13 @@ enum class ValueKind {
 };
 
 // Which sections accept a key.
-enum ScopeBits : unsigned { kInDaemon = 1, kInPolicy = 2, kInPath = 4, kInLibvirt = 8 };
+enum ScopeBits : unsigned {
+    kInDaemon = 1,
+    kInPolicy = 2,
+    kInPath = 4,
+    kInLibvirt = 8,
+    kInCloudstack = 16
+};
 
 struct KeySpec {
     std::string_view key;

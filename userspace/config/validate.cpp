@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 #include <algorithm>
+#include <filesystem>
 
 #include "config/timings.h"
 
@@ -197,6 +198,26 @@ void Validator::check_policy(std::string_view section, std::optional<PathKind> k
                fmt::format("dead_after ({}) is later than the {} fence target for {} paths",
                            fd(t.dead_after), fd(target), nfs ? "mount" : "block and DRBD"),
                /*warning=*/true);
+}
+
+void Validator::check_agent_properties(const std::string& file, const OriginMap& origins) {
+    if (file.empty()) return;
+    const auto it = origins.find("agent_properties");
+    const ValueOrigin o = it == origins.end() ? ValueOrigin{} : it->second;
+    ConfigError e{o.file.empty() ? main_file_ : o.file, o.line, "cloudstack", "agent_properties",
+                  ""};
+    std::error_code ec;
+    const auto status = std::filesystem::status(file, ec);
+    if (std::filesystem::is_directory(status)) {
+        e.message = fmt::format("'{}' is a directory, not the agent's agent.properties", file);
+        errors_.push_back(std::move(e));
+    } else if (!std::filesystem::exists(status)) {
+        e.message = fmt::format(
+            "'{}' does not exist (yet); until it does, a heartbeat-timeout fence runs the "
+            "configured ladder uncut",
+            file);
+        warnings_.push_back(e.to_string());
+    }
 }
 
 }  // namespace iohealth

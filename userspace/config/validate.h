@@ -27,6 +27,10 @@ class Validator {
                       const PathPolicy& policy, const OriginMap& origins,
                       const ValueOrigin& tick_origin, Mode mode);
 
+    // [cloudstack] agent_properties: a directory is an error; a file that does not exist
+    // (yet: the agent may be installed later) is a warning, iohealthd reads it per request.
+    void check_agent_properties(const std::string& file, const OriginMap& origins);
+
   private:
     struct Scope;
     enum class Rule;

@@ -1,12 +1,12 @@
 #include "core/path_monitor.h"
 
 namespace iohealth {
-namespace {
+
 // `result_id`: the request a step result answers (0 for a tick). Events about one request
 // carry its id (ID=) so publishers can pair a step's start with its finish (D-Bus StepStarted /
 // StepFinished); format_event() leaves fields out, so replay output does not change.
-void append(TickOutput& out, const std::string& path, std::vector<EscalationEvent> events,
-            TimePoint at, std::uint64_t result_id = 0) {
+void append_escalation(TickOutput& out, const std::string& path,
+                       std::vector<EscalationEvent> events, TimePoint at, std::uint64_t result_id) {
     for (auto& e : events) {
         Event event = event_for(path, e, at);
         const std::uint64_t id = e.request ? e.request->id : result_id;
@@ -18,7 +18,6 @@ void append(TickOutput& out, const std::string& path, std::vector<EscalationEven
         out.events.push_back(std::move(event));
     }
 }
-}  // namespace
 
 PathMonitor::PathMonitor(PathConfig config, std::size_t window_ticks)
     : config_(std::move(config)),
@@ -33,13 +32,13 @@ TickOutput PathMonitor::tick(Sample sample, const EffectiveMode& mode) {
     out.events = events_for(config_.name, c);
     state_ = std::move(c.state);
     assessment_ = std::move(c.assessment);
-    append(out, config_.name, escalation_.on_assessment(assessment_, mode, now), now);
+    append_escalation(out, config_.name, escalation_.on_assessment(assessment_, mode, now), now);
     return out;
 }
 
 TickOutput PathMonitor::on_result(const ActionResult& result, TimePoint now) {
     TickOutput out;
-    append(out, config_.name, escalation_.on_result(result, now), now, result.id);
+    append_escalation(out, config_.name, escalation_.on_result(result, now), now, result.id);
     return out;
 }
 

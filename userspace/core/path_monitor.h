@@ -16,6 +16,12 @@ struct TickOutput {
     std::vector<ActionRequest> requests;  // to be executed, in order
 };
 
+// Escalation events as published events (and the requests they carry) for `path`.
+// `result_id`: the request a step result answers (0 for a tick).
+void append_escalation(TickOutput& out, const std::string& path,
+                       std::vector<EscalationEvent> events, TimePoint at,
+                       std::uint64_t result_id = 0);
+
 class PathMonitor {
   public:
     PathMonitor(PathConfig config, std::size_t window_ticks = 64);

@@ -121,6 +121,13 @@ std::uint64_t DaemonControl::request_fence(Action action, const std::string& rea
     return id;
 }
 
+std::uint64_t DaemonControl::request_heartbeat_fence(const std::string& reason,
+                                                     const Caller& caller) {
+    const std::uint64_t id = next_fence_id_++;
+    post(HeartbeatFenceCommand{id, reason, caller});
+    return id;
+}
+
 std::string DaemonControl::test_action(Action action, const Caller& caller) {
     ActionRequest r;
     {

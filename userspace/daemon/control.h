@@ -56,6 +56,11 @@ struct FenceCommand {  // RequestFence: the loop decides dry-run from the mode i
     ActionRequest request;
     Caller caller;
 };
+struct HeartbeatFenceCommand {  // RequestFence "heartbeat-timeout": the host ladder
+    std::uint64_t id;
+    std::string reason;
+    Caller caller;
+};
 struct FenceResultCommand {  // what the executor reported for a RequestFence
     ActionResult result;
 };
@@ -63,7 +68,8 @@ struct ReloadCommand {  // a configuration that already loaded and validated
     DaemonConfig config;
     ControlHandler::ReloadDone done;
 };
-using Command = std::variant<SetModeCommand, FenceCommand, FenceResultCommand, ReloadCommand>;
+using Command = std::variant<SetModeCommand, FenceCommand, HeartbeatFenceCommand,
+                             FenceResultCommand, ReloadCommand>;
 
 class DaemonControl final : public ControlHandler {
   public:
@@ -93,6 +99,7 @@ class DaemonControl final : public ControlHandler {
     void set_mode(const ModeRequest& change, const Caller& caller) override;
     std::uint64_t request_fence(Action action, const std::string& reason,
                                 const Caller& caller) override;
+    std::uint64_t request_heartbeat_fence(const std::string& reason, const Caller& caller) override;
     std::string test_action(Action action, const Caller& caller) override;
     void reload(const Caller& caller, ReloadDone done) override;
     std::string explain(const std::string& path) override;

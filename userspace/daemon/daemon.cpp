@@ -25,6 +25,7 @@
 #include "actuators/restart_agent.h"
 #include "actuators/router.h"
 #include "actuators/sysrq_reboot.h"
+#include "cloudstack/heartbeat_fence.h"
 #include "daemon/bus_sink.h"
 #include "daemon/control.h"
 #include "daemon/engine.h"
@@ -249,6 +250,7 @@ class Daemon {
     void handle(Command& command, TimePoint now);
     void handle(SetModeCommand& c, TimePoint now);
     void handle(FenceCommand& c, TimePoint now);
+    void handle(HeartbeatFenceCommand& c, TimePoint now);
     void handle(FenceResultCommand& c, TimePoint now);
     void handle(ReloadCommand& c, TimePoint now);
     void publish(TimePoint now);
@@ -645,6 +647,33 @@ void Daemon::handle(FenceCommand& c, TimePoint now) {
     executor_->execute(r, [control](ActionResult result) {
         control->post(FenceResultCommand{std::move(result)});
     });
+}
+
+void Daemon::handle(HeartbeatFenceCommand& c, TimePoint now) {
+    const std::string reason = with_caller(c.reason, c.caller);
+    if (const HostLadder* running = engine_->running_host_ladder(kHeartbeatTimeoutAction)) {
+        spdlog::warn("heartbeat-timeout request {} joins the ladder already running ({}): {}", c.id,
+                     running->name(), reason);
+        return;
+    }
+    std::optional<AgentFenceSettings> agent;
+    if (const auto& file = config_.cloudstack_agent_properties; !file.empty()) {
+        std::string error;
+        agent = read_agent_properties(file, error);
+        if (!agent)
+            spdlog::error("{}; the heartbeat-timeout ladder runs as configured", error);
+        else
+            for (const auto& note : agent->notes) spdlog::warn("{}", note);
+    }
+    const HeartbeatFencePlan plan = heartbeat_fence_plan(config_.defaults.ladder, agent);
+    spdlog::info("heartbeat-timeout request {}: {}", c.id, plan.explanation);
+    PathPolicy policy = config_.defaults;
+    policy.ladder = plan.ladder;
+    engine_->start_host_ladder(
+        std::make_unique<HostLadder>(fmt::format("{}#{}", kHeartbeatTimeoutAction, c.id),
+                                     std::move(policy),
+                                     fmt::format("{} [{}]", reason, plan.explanation), now),
+        now);
 }
 
 void Daemon::handle(FenceResultCommand& c, TimePoint now) {

@@ -35,7 +35,9 @@ void Engine::tick(TimePoint now, const std::map<std::string, Sample>& samples) {
         if (recorder_) recorder_->sample(it->first, it->second);
         publish(m->tick(it->second, mode_.effective()));
     }
+    for (auto& l : host_ladders_) publish(l->tick(mode_.effective(), now));
     drain_results(now);
+    std::erase_if(host_ladders_, [](const auto& l) { return l->done(); });
     if (recorder_) recorder_->flush();
 }
 
@@ -51,6 +53,19 @@ void Engine::drain_results(TimePoint now) {
 void Engine::apply_result(const ActionResult& r, TimePoint now) {
     if (recorder_) recorder_->result(r, now);
     if (PathMonitor* m = find(r.path)) publish(m->on_result(r, now));
+    for (auto& l : host_ladders_)
+        if (l->name() == r.path) publish(l->on_result(r, now));
+}
+
+void Engine::start_host_ladder(std::unique_ptr<HostLadder> ladder, TimePoint now) {
+    publish(ladder->tick(mode_.effective(), now));
+    host_ladders_.push_back(std::move(ladder));
+}
+
+const HostLadder* Engine::running_host_ladder(std::string_view name_prefix) const {
+    for (const auto& l : host_ladders_)
+        if (!l->finished() && l->name().starts_with(name_prefix)) return l.get();
+    return nullptr;
 }
 
 void Engine::reconfigure(const std::vector<PathConfig>& paths) {

@@ -7,9 +7,11 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/executor.h"
+#include "core/host_ladder.h"
 #include "core/mode.h"
 #include "core/path_monitor.h"
 #include "journal/event_sink.h"
@@ -36,6 +38,12 @@ class Engine {
     // paths no longer configured are dropped (their late action results are ignored).
     void reconfigure(const std::vector<PathConfig>& paths);
 
+    // A ladder the host asked for (core/host_ladder.h): step 1 runs now, the rest on later
+    // ticks. Dropped once finished with every result back.
+    void start_host_ladder(std::unique_ptr<HostLadder> ladder, TimePoint now);
+    // A host ladder whose name starts with `name_prefix` and that has steps left, if any.
+    const HostLadder* running_host_ladder(std::string_view name_prefix) const;
+
     void set_mode(Mode mode, const std::string& reason, TimePoint now);
     void maintenance(Duration length, const std::string& reason, TimePoint now);
 
@@ -47,6 +55,7 @@ class Engine {
     PathMonitor* find(const std::string& path);
 
     std::vector<std::unique_ptr<PathMonitor>> monitors_;
+    std::vector<std::unique_ptr<HostLadder>> host_ladders_;
     ModeState mode_;
     EventSink& sink_;
     Executor& executor_;

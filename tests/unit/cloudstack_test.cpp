@@ -1,0 +1,196 @@
+// CloudStack integration, pure parts: agent.properties as the agent reads it, what each
+// heartbeat-fence setting cuts from the configured ladder, and the host ladder that runs it
+// (virtual time).
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "cloudstack/agent_properties.h"
+#include "cloudstack/heartbeat_fence.h"
+#include "core/host_ladder.h"
+
+namespace iohealth {
+namespace {
+
+using namespace std::chrono_literals;
+
+const std::vector<LadderStep> kConfigured{{Action::kLogOnly, 10s},
+                                          {Action::kRestartAgent, 10s},
+                                          {Action::kCustom, 10s},
+                                          {Action::kGracefulReboot, 40s},
+                                          {Action::kReboot, 10s}};
+
+std::vector<Action> actions(const std::vector<LadderStep>& ladder) {
+    std::vector<Action> out;
+    for (const auto& s : ladder) out.push_back(s.action);
+    return out;
+}
+
+AgentFenceSettings agent(std::string_view text) {
+    return parse_agent_properties(text, "agent.properties");
+}
+
+TEST(AgentProperties, LastOccurrenceWinsAndBlankMeansDefault) {
+    const auto s = agent(
+        "# comment\n"
+        "kvm.heartbeat.fence.action=log-only\n"
+        "! another comment\n"
+        "  kvm.heartbeat.fence.action = graceful-reboot  \r\n"
+        "reboot.host.and.alert.management.on.heartbeat.timeout=\n");
+    EXPECT_EQ(s.fence_action, "graceful-reboot");
+    EXPECT_TRUE(s.reboot_on_heartbeat_timeout);
+    EXPECT_TRUE(s.notes.empty());
+}
+
+TEST(AgentProperties, JavaSeparatorsAndContinuations) {
+    EXPECT_EQ(agent("kvm.heartbeat.fence.action: restart-agent\n").fence_action, "restart-agent");
+    EXPECT_EQ(agent("kvm.heartbeat.fence.action log-only\n").fence_action, "log-only");
+    EXPECT_EQ(agent("kvm.heartbeat.fence.action=graceful-\\\n    reboot\n").fence_action,
+              "graceful-reboot");
+}
+
+TEST(AgentProperties, BooleansAsCommonsBeanutilsConvertsThem) {
+    for (const char* v : {"false", "FALSE", "no", "n", "off", "0"})
+        EXPECT_FALSE(
+            agent(std::string("reboot.host.and.alert.management.on.heartbeat.timeout=") + v)
+                .reboot_on_heartbeat_timeout)
+            << v;
+    for (const char* v : {"true", "Yes", "y", "on", "1"})
+        EXPECT_TRUE(agent(std::string("reboot.host.and.alert.management.on.heartbeat.timeout=") + v)
+                        .reboot_on_heartbeat_timeout)
+            << v;
+    const auto bad = agent("reboot.host.and.alert.management.on.heartbeat.timeout=maybe\n");
+    EXPECT_TRUE(bad.reboot_on_heartbeat_timeout);  // the agent falls back to its default
+    ASSERT_EQ(bad.notes.size(), 1u);
+    EXPECT_EQ(bad.notes[0],
+              "agent.properties: reboot.host.and.alert.management.on.heartbeat.timeout = 'maybe' "
+              "is not a Boolean; the agent uses its default, true");
+}
+
+TEST(AgentProperties, MissingFileIsAnErrorNamingIt) {
+    std::string error;
+    EXPECT_FALSE(read_agent_properties("/nonexistent/agent.properties", error));
+    EXPECT_EQ(error, "Failed to read '/nonexistent/agent.properties': No such file or directory");
+}
+
+TEST(HeartbeatFencePlan, EachSettingCutsTheConfiguredLadder) {
+    using A = Action;
+    const std::vector<std::pair<std::string, std::vector<Action>>> rows{
+        {"", actions(kConfigured)},
+        {"kvm.heartbeat.fence.action=hard-reboot", actions(kConfigured)},
+        {"kvm.heartbeat.fence.action=reboot", actions(kConfigured)},
+        {"kvm.heartbeat.fence.action=explode", actions(kConfigured)},
+        {"kvm.heartbeat.fence.action=graceful-reboot",
+         {A::kLogOnly, A::kRestartAgent, A::kCustom, A::kGracefulReboot}},
+        {"kvm.heartbeat.fence.action=custom", {A::kLogOnly, A::kRestartAgent, A::kCustom}},
+        {"kvm.heartbeat.fence.action=restart-agent", {A::kLogOnly, A::kRestartAgent}},
+        {"kvm.heartbeat.fence.action=log-only", {A::kLogOnly}},
+        {"reboot.host.and.alert.management.on.heartbeat.timeout=false\n"
+         "kvm.heartbeat.fence.action=hard-reboot",
+         {A::kLogOnly}},
+    };
+    for (const auto& [text, expected] : rows)
+        EXPECT_EQ(actions(heartbeat_fence_plan(kConfigured, agent(text)).ladder), expected) << text;
+}
+
+TEST(HeartbeatFencePlan, WithoutAgentPropertiesTheLadderRunsAsConfigured) {
+    const auto plan = heartbeat_fence_plan(kConfigured, std::nullopt);
+    EXPECT_EQ(plan.ladder, kConfigured);
+    EXPECT_EQ(plan.explanation,
+              "no agent.properties configured ([cloudstack] agent_properties): ladder log-only, "
+              "restart-agent, custom, graceful-reboot, reboot");
+}
+
+TEST(HeartbeatFencePlan, KeepsHoldsAndSaysWhatItCut) {
+    const auto plan =
+        heartbeat_fence_plan(kConfigured, agent("kvm.heartbeat.fence.action=restart-agent"));
+    EXPECT_EQ(plan.ladder,
+              (std::vector<LadderStep>{{Action::kLogOnly, 10s}, {Action::kRestartAgent, 10s}}));
+    EXPECT_EQ(plan.explanation,
+              "kvm.heartbeat.fence.action = restart-agent: ladder log-only, restart-agent "
+              "(configured: log-only, restart-agent, custom, graceful-reboot, reboot)");
+}
+
+TEST(HeartbeatFencePlan, NothingLeftMeansLogOnly) {
+    const auto plan = heartbeat_fence_plan({{Action::kReboot, 10s}},
+                                           agent("kvm.heartbeat.fence.action=restart-agent"));
+    EXPECT_EQ(actions(plan.ladder), std::vector<Action>{Action::kLogOnly});
+}
+
+// --- HostLadder, in virtual time
+
+TimePoint at(Duration d) {
+    return TimePoint{} + 1000s + d;
+}
+
+struct Started {
+    Duration at;
+    Action action;
+    bool dry_run;
+};
+
+// Ticks every second for `length`, answering every request at once with success.
+std::vector<Started> run(HostLadder& ladder, Mode mode, Duration length) {
+    std::vector<Started> out;
+    EffectiveMode m;
+    m.mode = mode;
+    for (Duration t = 0s; t <= length; t += 1s) {
+        auto o = ladder.tick(m, at(t));
+        for (const auto& r : o.requests) {
+            out.push_back({t, r.action, r.dry_run});
+            ladder.on_result({r.id, r.path, r.action, true, "ok"}, at(t));
+        }
+    }
+    return out;
+}
+
+PathPolicy policy_with(std::vector<LadderStep> ladder) {
+    PathPolicy p;
+    p.ladder = std::move(ladder);
+    return p;
+}
+
+TEST(HostLadder, WalksTheLadderWithItsHoldsThenFinishes) {
+    HostLadder ladder("heartbeat-timeout#1",
+                      policy_with({{Action::kLogOnly, 2s},
+                                   {Action::kRestartAgent, 3s},
+                                   {Action::kGracefulReboot, 5s},
+                                   {Action::kReboot, 2s}}),
+                      "agent asked", at(0s));
+    const auto started = run(ladder, Mode::kDryRun, 30s);
+    ASSERT_EQ(started.size(), 4u);
+    EXPECT_EQ(started[0].at, 0s);
+    EXPECT_EQ(started[1].at, 2s);
+    EXPECT_EQ(started[2].at, 5s);
+    EXPECT_EQ(started[3].at, 10s);
+    EXPECT_EQ(started[3].action, Action::kReboot);
+    EXPECT_TRUE(std::all_of(started.begin(), started.end(), [](auto& s) { return s.dry_run; }));
+    EXPECT_TRUE(ladder.finished());
+    EXPECT_TRUE(ladder.done());
+}
+
+TEST(HostLadder, ArmedStepsAreRealAndTheEventsNameTheLadder) {
+    HostLadder ladder("heartbeat-timeout#7", policy_with({{Action::kLogOnly, 1s}}), "agent asked",
+                      at(0s));
+    EffectiveMode m;
+    m.mode = Mode::kArmed;
+    const auto out = ladder.tick(m, at(0s));
+    ASSERT_EQ(out.requests.size(), 1u);
+    EXPECT_FALSE(out.requests[0].dry_run);
+    EXPECT_EQ(out.requests[0].path, "heartbeat-timeout#7");
+    EXPECT_EQ(out.requests[0].reason, "agent asked");
+    ASSERT_FALSE(out.events.empty());
+    EXPECT_EQ(out.events[0].type, EventType::kEscalationStarted);
+    EXPECT_EQ(out.events[0].path, "heartbeat-timeout#7");
+    EXPECT_FALSE(ladder.done());  // its result is not back yet
+}
+
+TEST(HostLadder, DisarmedRunsNothing) {
+    HostLadder ladder("heartbeat-timeout#2", policy_with({{Action::kReboot, 1s}}), "agent asked",
+                      at(0s));
+    EXPECT_TRUE(run(ladder, Mode::kDisarmed, 5s).empty());
+    EXPECT_TRUE(ladder.finished());
+}
+
+}  // namespace
+}  // namespace iohealth
