@@ -170,7 +170,9 @@ ScenarioResult run_host_scenario(const HostScenario& s, const HostRunOptions& o,
     r.iohealth_note = out.find("DEGRADED MODE") != std::string::npos
                           ? "kernel evidence from /proc/diskstats"
                           : "kernel evidence from eBPF";
-    for (const auto& line : p.log) log << fmt::format("[{}] peer: {}\n", s.name, line);
+    for (const auto& line : p.log)
+        log << fmt::format("[{}] peer (s since it started, the fault at {:.1f}): {}\n", s.name,
+                           secs(warmup), line);
     log << std::flush;
     return r;
 }

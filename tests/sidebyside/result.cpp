@@ -46,10 +46,13 @@ std::string timeline_text(const ScenarioResult& r) {
     return s;
 }
 
+// The verdicts entered after the fault, with their times: "STALLED 0.4 s → DEAD 5.4 s".
 std::string verdict_path(const ScenarioResult& r) {
     std::string s;
-    for (const auto& v : r.iohealth_verdicts) s += (s.empty() ? "" : "→") + v.verdict;
-    return s.empty() ? "HEALTHY throughout" : s;
+    for (const auto& v : r.iohealth_verdicts)
+        if (v.at_s >= 0)
+            s += fmt::format("{}{} {:.1f} s", s.empty() ? "" : " → ", v.verdict, v.at_s);
+    return s.empty() ? "no change" : s;
 }
 
 }  // namespace

@@ -162,6 +162,8 @@ TEST(LoadConfig, LibvirtUriIsAnyDriverUriOrEmptyForNoVmTracking) {
     EXPECT_EQ(load_ok("[libvirt]\nuri = test:///tmp/node.xml\n").libvirt_uri,
               "test:///tmp/node.xml");
     EXPECT_EQ(load_ok("[libvirt]\nuri =\n").libvirt_uri, "");
+}
+
 TEST(LoadConfig, CloudstackAgentProperties) {
     const fs::path file = fs::temp_directory_path() / "iohealth-config-test-agent.properties";
     std::ofstream(file) << "kvm.heartbeat.fence.action=graceful-reboot\n";

@@ -33,6 +33,7 @@ admin_group = iohealth                   ; (default)
 # where the guests on this host are listed (empty uri: not at all)
 [libvirt]
 uri = qemu:///system                     ; (default)
+
 # the CloudStack agent's fence settings (docs/cloudstack.md)
 [cloudstack]
 agent_properties =                       ; (default)

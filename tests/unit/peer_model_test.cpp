@@ -213,8 +213,9 @@ TEST(SideBySideResult, JsonLinesRoundTripAndTheTableSimulatesAMissingPeer) {
     EXPECT_NEAR(*r.peer_fence_at_s, 380, 0.01);
     EXPECT_EQ(acceptance(r), "ok");
     const std::string table = render_table({r});
-    EXPECT_NE(table.find("| nfs-server-stopped (dead) | vm | hang @0s | fence at 380.0 s [model, "
-                         "virtual time] | 31.0 s | fence at 75.4 s | STALLED→DEAD | ok |"),
+    EXPECT_NE(table.find(
+                  "| nfs-server-stopped (dead) | vm | hang @0s | fence at 380.0 s [model, "
+                  "virtual time] | 31.0 s | fence at 75.4 s | STALLED 12.0 s → DEAD 75.2 s | ok |"),
               std::string::npos)
         << table;
 }
