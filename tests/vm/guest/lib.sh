@@ -166,6 +166,25 @@ stop_load() {
 	LOAD_PID=
 }
 
+# start_journald [MAX_LEVEL_CONSOLE]: systemd-journald without systemd (volatile storage in
+# /run/log/journal; journalctl works), forwarding entries up to that priority (default crit)
+# to the console, where the host sees them in console.log. The daemon's journald events then
+# have a reader.
+start_journald() {
+	mountpoint -q /sys/fs/cgroup || mount -t cgroup2 cgroup2 /sys/fs/cgroup
+	mkdir -p /etc/systemd/journald.conf.d /run/systemd/journal
+	printf '[Journal]\nStorage=volatile\nForwardToConsole=yes\nTTYPath=/dev/console\nMaxLevelConsole=%s\n' \
+		"${1:-crit}" >/etc/systemd/journald.conf.d/vm.conf
+	/lib/systemd/systemd-journald >>"$RESULTS/journald.log" 2>&1 &
+	local i
+	for ((i = 0; i < 100; i++)); do
+		[ -S /run/systemd/journal/socket ] && break
+		nap 0.2
+	done
+	[ -S /run/systemd/journal/socket ] || fail "systemd-journald did not start: $(cat "$RESULTS/journald.log")"
+	step "systemd-journald started (to the console up to ${1:-crit})"
+}
+
 # start_iohealthd CONFIG [ARG...]: runs the daemon (no D-Bus in the guest) with its event log
 # on the share, waits (bounded) until it monitors, and fails if BPF did not load (DEGRADED
 # MODE) or its bio-based probes did not, unless VM_ALLOW_DEGRADED=1.

@@ -26,4 +26,17 @@ check "the record carries the evidence (no completion, heartbeat)" \
   '[[ $reboot_line == *"no completion"* && $reboot_line == *heartbeat* ]]'
 check "nothing after the reboot record" \
   '[ "$(tail -n1 "$events" 2>/dev/null)" = "$reboot_line" ]'
+
+# Not a verdict, a measurement: journald reads the record from its socket asynchronously, so
+# whether it has it when the kernel resets is a race. Its console line carries the time
+# journald stamped it; the kernel's "sysrq: Resetting" the time the reset began.
+journal_at=$(sed -n 's/^\[ *\([0-9.]*\)\] iohealthd\[[0-9]*\]: dead-disk: rebooting now through sysrq.*/\1/p' \
+  "$results/console.log" | head -n1)
+reset_at=$(sed -n 's/^\[ *\([0-9.]*\)\] sysrq: Resetting.*/\1/p' "$results/console.log" | head -n1)
+if [ -z "$journal_at" ]; then
+  echo "note: journald never forwarded the reboot record to the console: it did not get it before the reset"
+else
+  echo "note: journald stamped the reboot record at ${journal_at}s, the reset began at ${reset_at:-?}s" \
+    "($(awk -v j="$journal_at" -v r="${reset_at:-0}" 'BEGIN { printf "%+.3f", j - r }')s)"
+fi
 exit $failed
