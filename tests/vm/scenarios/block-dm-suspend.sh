@@ -34,7 +34,7 @@ CONF
 start_iohealthd /tmp/iohealthd.conf
 start_load "$dm"
 wait_for_log "Path 'dm'.* is device" 20 || fail "the daemon did not resolve $dm"
-sleep 3 # a few healthy ticks under load before the first fault
+nap 3 # a few healthy ticks under load before the first fault
 
 step "--- 1. suspend, resume before the deadline ---"
 events_from_now
