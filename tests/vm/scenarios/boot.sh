@@ -1,9 +1,13 @@
 # The smallest scenario, a smoke test of the VM tier itself: the guest boots the stock kernel,
-# loads the modules the other scenarios need, makes a dm device over a loop device, and runs
+# finds the modules the other scenarios need, makes a dm device over a loop device, and runs
 # the project's daemon from the host's build with its eBPF probes loaded (not DEGRADED MODE).
 # vm-timeout: 180
 . "$IOHEALTH_SRC/tests/vm/guest/lib.sh"
-vm_setup dm-delay dm-flakey drbd nfsd
+vm_setup
+for m in dm-delay dm-flakey drbd nfs nfsd sch_netem; do
+	modinfo -n "$m" >/dev/null || fail "the stock kernel has no module $m"
+done
+step "modules dm-delay dm-flakey drbd nfs nfsd sch_netem present"
 loop=$(make_loop 16)
 dm=$(make_linear smoke "$loop")
 [ -b "$dm" ] || fail "$dm is not a block device"
