@@ -1,7 +1,9 @@
 #include "sources/diskstats_source.h"
 
+#include "fixture_text.h"
+#include "log_capture.h"
+
 #include <gtest/gtest.h>
-#include <spdlog/sinks/ringbuffer_sink.h>
 #include <spdlog/spdlog.h>
 #include <sys/sysmacros.h>
 
@@ -15,15 +17,11 @@ namespace {
 namespace fs = std::filesystem;
 
 std::string fixture_path(const std::string& name) {
-    return std::string(IOHEALTH_SOURCE_DIR) + "/tests/fixtures/diskstats/" + name;
+    return iohealth::fixture_path("diskstats", name);
 }
 
 std::string fixture(const std::string& name) {
-    std::ifstream in(fixture_path(name));
-    EXPECT_TRUE(in) << "missing fixture " << name;
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
+    return fixture_text("diskstats", name);
 }
 
 const DiskstatsRecord* find(const DiskstatsParse& p, const std::string& name) {
@@ -47,22 +45,6 @@ class DiskstatsFile {
 
   private:
     fs::path path_;
-};
-
-// Captures spdlog output for the duration of a test.
-class LogCapture {
-  public:
-    LogCapture()
-        : sink_(std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(128)),
-          previous_(spdlog::default_logger()) {
-        spdlog::set_default_logger(std::make_shared<spdlog::logger>("capture", sink_));
-    }
-    ~LogCapture() { spdlog::set_default_logger(previous_); }
-    std::vector<std::string> lines() const { return sink_->last_formatted(); }
-
-  private:
-    std::shared_ptr<spdlog::sinks::ringbuffer_sink_mt> sink_;
-    std::shared_ptr<spdlog::logger> previous_;
 };
 
 const dev_t kVda = makedev(254, 0);

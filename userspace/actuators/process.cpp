@@ -16,9 +16,6 @@ extern char** environ;
 namespace iohealth {
 namespace {
 
-// Kept from a chatty child: enough for an error message, bounded for the journal.
-constexpr std::size_t kOutputTail = 512;
-
 class Fd {
   public:
     explicit Fd(int fd = -1) : fd_(fd) {}
@@ -91,7 +88,7 @@ pid_t spawn_process(const std::vector<std::string>& argv, const std::vector<std:
 
 ProcessOutcome run_process(const std::vector<std::string>& argv,
                            const std::vector<std::string>& extra_env, Duration timeout,
-                           std::stop_token stop) {
+                           std::stop_token stop, std::size_t keep_output) {
     int pipe_fds[2];
     if (pipe2(pipe_fds, O_CLOEXEC) != 0) throw spawn_error(errno, argv.empty() ? "" : argv[0]);
     Fd read_end(pipe_fds[0]);
@@ -131,8 +128,8 @@ ProcessOutcome run_process(const std::vector<std::string>& argv,
             const ssize_t n = read(read_end.get(), buf, sizeof buf);
             if (n > 0) {
                 outcome.output.append(buf, std::size_t(n));
-                if (outcome.output.size() > kOutputTail)
-                    outcome.output.erase(0, outcome.output.size() - kOutputTail);
+                if (outcome.output.size() > keep_output)
+                    outcome.output.erase(0, outcome.output.size() - keep_output);
             } else if (n == 0) {
                 read_end.reset();
             }
@@ -148,8 +145,8 @@ ProcessOutcome run_process(const std::vector<std::string>& argv,
         ssize_t n;
         while (read_end.get() >= 0 && (n = read(read_end.get(), buf, sizeof buf)) > 0) {
             outcome.output.append(buf, std::size_t(n));
-            if (outcome.output.size() > kOutputTail)
-                outcome.output.erase(0, outcome.output.size() - kOutputTail);
+            if (outcome.output.size() > keep_output)
+                outcome.output.erase(0, outcome.output.size() - keep_output);
         }
         if (WIFEXITED(status)) {
             outcome.end = ProcessOutcome::End::kExited;

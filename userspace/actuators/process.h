@@ -21,13 +21,16 @@ struct ProcessOutcome {
     enum class End { kExited, kSignaled, kTimedOut, kCancelled };
     End end = End::kExited;
     int status = 0;      // exit status (kExited) or signal number (kSignaled)
-    std::string output;  // the last bytes the child wrote to stdout/stderr
+    std::string output;  // the last `keep_output` bytes the child wrote to stdout/stderr
 };
+
+// Enough of a chatty child for an error message, bounded for the journal.
+inline constexpr std::size_t kProcessOutputTail = 512;
 
 // Runs argv to completion, or until `timeout` / a stop request, after which its process group
 // is killed (SIGKILL) and reaped. Throws std::system_error when it cannot start.
 ProcessOutcome run_process(const std::vector<std::string>& argv,
                            const std::vector<std::string>& extra_env, Duration timeout,
-                           std::stop_token stop);
+                           std::stop_token stop, std::size_t keep_output = kProcessOutputTail);
 
 }  // namespace iohealth
