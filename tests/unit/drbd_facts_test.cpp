@@ -164,6 +164,16 @@ TEST_F(DrbdFactsTest, DetachedDiskIsNamed) {
               "I/O goes to the peer)");
 }
 
+TEST_F(DrbdFactsTest, DetachedDiskWithoutThePeerFailsIo) {
+    DrbdResource r = resource("now-84-detached.txt", "r0");
+    r.connections.clear();  // drbdsetup disconnect: 8.4 destroys the connection
+    r.peer_devices.clear();
+    tick_.state = &r;
+    tick_.state_at = t0;
+    EXPECT_EQ(at(t0).note,
+              "DRBD Primary Diskless (no local disk, no peer with the data: I/O fails)");
+}
+
 TEST_F(DrbdFactsTest, NoStateSaysWhy) {
     tick_.unavailable = "the drbd kernel module is not loaded (/proc/drbd is missing)";
     EXPECT_EQ(at(t0).note,
@@ -174,7 +184,10 @@ TEST_F(DrbdFactsTest, NoStateSaysWhy) {
 
 TEST(DrbdPeerGiveUp, KoCountTimesTimeoutOrThePingRule) {
     EXPECT_EQ(drbd_peer_give_up(DrbdNetTimeouts{}), 42s);
-    EXPECT_EQ(drbd_peer_give_up({.timeout = 2s, .ko_count = 3}), 10500ms);  // ping is later
+    // The request timer drops the peer after ko-count x timeout even before a ping is due.
+    EXPECT_EQ(drbd_peer_give_up({.timeout = 6s, .ko_count = 2, .ping_int = 15s}), 12s);
+    EXPECT_EQ(drbd_peer_give_up_rule({.timeout = 6s, .ko_count = 2, .ping_int = 15s}),
+              "ko-count 2 x timeout 6s");
     EXPECT_EQ(drbd_peer_give_up({.timeout = 6s, .ko_count = 0}), 10500ms);
     EXPECT_EQ(drbd_peer_give_up_rule({.timeout = 6s, .ko_count = 0}),
               "ping-int 10s + ping-timeout 500ms (ko-count 0: a peer that answers pings is never "
@@ -205,12 +218,14 @@ TEST(DrbdStartupCheck, Drbd84DefaultsGiveUpAfterTheDrbdPresetsDeadAfter) {
 }
 
 TEST(DrbdStartupCheck, ShortKoCountIsQuiet) {
-    EXPECT_TRUE(drbd_startup_warnings(drbd_path(25s), config("show-84-r0-ko3.txt", "r0")).empty());
+    // ko-count 3 x timeout 2s = 6s
+    EXPECT_TRUE(drbd_startup_warnings(drbd_path(7s), config("show-84-r0-ko3.txt", "r0")).empty());
+    EXPECT_EQ(drbd_startup_warnings(drbd_path(5s), config("show-84-r0-ko3.txt", "r0")).size(), 1u);
 }
 
 TEST(DrbdStartupCheck, Drbd9SuspendingOptions) {
     const auto w = drbd_startup_warnings(drbd_path(25s), config("show-9.txt", "r0"));
-    ASSERT_EQ(w.size(), 3u);  // peer node 1 (42 s), on-no-quorum, fencing; not peer node 2 (6 s)
+    ASSERT_EQ(w.size(), 3u);  // peer node 1 (42 s), on-no-quorum, fencing; not peer node 2 (4 s)
     EXPECT_NE(w[0].find("10.0.0.2:7789"), std::string::npos) << w[0];
     EXPECT_EQ(w[1],
               "path 'drbd-r0' (DRBD resource r0): on-no-quorum suspend-io freezes I/O without "

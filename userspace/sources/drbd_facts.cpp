@@ -58,8 +58,17 @@ std::string summary(const DrbdResource& r) {
             if (resyncing(pd) && pd.done) s += fmt::format(" {:.1f}%", *pd.done);
         }
     }
+    bool peer_has_data = false;
+    for (const auto& [key, pd] : r.peer_devices) {
+        const auto c = r.connections.find(key.first);
+        if (pd.peer_disk == "UpToDate" && c != r.connections.end() &&
+            c->second.state == "Connected")
+            peer_has_data = true;
+    }
     for (const auto& [volume, d] : r.devices)
-        if (d.disk == "Diskless") s += " (no local disk: I/O goes to the peer)";
+        if (d.disk == "Diskless")
+            return s + (peer_has_data ? " (no local disk: I/O goes to the peer)"
+                                      : " (no local disk, no peer with the data: I/O fails)");
     return s;
 }
 
@@ -78,18 +87,22 @@ DrbdProgress progress_of(const DrbdResource& r, TimePoint at) {
 }
 
 Duration drbd_peer_give_up(const DrbdNetTimeouts& net) {
-    const Duration ping = net.ping_int + net.ping_timeout;
-    return net.ko_count > 0 ? std::max(net.ko_count * net.timeout, ping) : ping;
+    return net.ko_count > 0 ? net.ko_count * net.timeout : net.ping_int + net.ping_timeout;
 }
 
 std::string drbd_peer_give_up_rule(const DrbdNetTimeouts& net) {
-    const std::string ping =
+    const Duration ping = net.ping_int + net.ping_timeout;
+    const std::string ping_rule =
         fmt::format("ping-int {} + ping-timeout {}", format_duration(net.ping_int),
                     format_duration(net.ping_timeout));
     if (net.ko_count == 0)
-        return fmt::format("{} (ko-count 0: a peer that answers pings is never dropped)", ping);
-    return fmt::format("ko-count {} x timeout {} (a silent peer sooner: {})", net.ko_count,
-                       format_duration(net.timeout), ping);
+        return fmt::format("{} (ko-count 0: a peer that answers pings is never dropped)",
+                           ping_rule);
+    const std::string ko =
+        fmt::format("ko-count {} x timeout {}", net.ko_count, format_duration(net.timeout));
+    return ping < net.ko_count * net.timeout
+               ? fmt::format("{} (a silent peer sooner: {})", ko, ping_rule)
+               : ko;
 }
 
 StorageFacts DrbdFacts::update(const std::string& resource, const DrbdTick& tick, TimePoint now) {

@@ -55,8 +55,10 @@ struct DrbdTick {
     std::string unavailable;  // why there is no DRBD state at all ("drbdsetup not found")
 };
 
-// When DRBD gives up on a peer that owes write acks: ko-count x timeout, or only the ping
-// rule when ko-count is 0 (a peer that answers pings is then never dropped).
+// By when DRBD gives up on a peer that owes write acks, counted from the oldest write it
+// owes: ko-count x timeout (DRBD's request timer; a silent peer may go sooner, when a ping
+// sent after ping-int of silence gets no answer within ping-timeout). With ko-count 0 only
+// the ping rule is left, and a peer that answers pings but not writes is never dropped.
 Duration drbd_peer_give_up(const DrbdNetTimeouts& net);
 // "ko-count 7 x timeout 6s (a silent peer sooner: ping-int 10s + ping-timeout 500ms)".
 std::string drbd_peer_give_up_rule(const DrbdNetTimeouts& net);
