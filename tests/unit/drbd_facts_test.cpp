@@ -88,32 +88,38 @@ TEST_F(DrbdFactsTest, WritesWaitingOnASilentPeerNameTheLinkAndDrbdsDeadline) {
     const DrbdResourceConfig c = config("show-84-defaults.txt", "r0");
     tick_.state = &r;
     tick_.config = &c;
-    tick_.state_at = t0;
     tick_.device = DiskTick{.completed = 3, .writes = 0, .in_flight = 1};
-    const StorageFacts f = at(t0);
+    // The statistics were read before the writes stopped completing: no proof yet.
+    tick_.state_at = t0 - 500ms;
+    EXPECT_EQ(at(t0).waiting_on, "");
+    tick_.state_at = t0 + 1500ms;
+    const StorageFacts f = at(t0 + 2s);
     EXPECT_EQ(f.waiting_on, "replication link r0 to 127.0.0.1:7790");
+    // Counted from the first tick without a write completion.
     EXPECT_EQ(f.lower_layer_deadline, t0 + 42s);
     EXPECT_EQ(f.lower_layer_rule,
-              "ko-count 7 x timeout 6s (a silent peer sooner: ping-int 10s + "
-              "ping-timeout 500ms)");
+              "ko-count 7 x timeout 6s (a silent peer sooner: ping-int 10s + ping-timeout 500ms)");
     EXPECT_FALSE(f.io_suspended);
-    // The deadline counts from the start of the wait, not from each tick.
-    tick_.state_at = t0 + 2s;
-    EXPECT_EQ(at(t0 + 3s).lower_layer_deadline, t0 + 42s);
+    tick_.state_at = t0 + 3500ms;
+    EXPECT_EQ(at(t0 + 4s).lower_layer_deadline, t0 + 42s);
     // A write completes: that wait is over; the next one has its own deadline.
     tick_.device->writes = 1;
-    EXPECT_EQ(at(t0 + 4s).waiting_on, "");
+    EXPECT_EQ(at(t0 + 5s).waiting_on, "");
     tick_.device->writes = 0;
-    tick_.state_at = t0 + 5s;
-    EXPECT_EQ(at(t0 + 5s).lower_layer_deadline, t0 + 5s + 42s);
+    tick_.state_at = t0 + 5500ms;
+    EXPECT_EQ(at(t0 + 6s).waiting_on, "");
+    tick_.state_at = t0 + 6500ms;
+    EXPECT_EQ(at(t0 + 7s).lower_layer_deadline, t0 + 6s + 42s);
 }
 
 TEST_F(DrbdFactsTest, WithoutItsOptionsTheLinkWaitUsesDrbdDefaults) {
     const DrbdResource r = resource("now-84-peer-silent-1.txt", "r0");
     tick_.state = &r;
-    tick_.state_at = t0;
     tick_.device = DiskTick{.completed = 0, .writes = 0, .in_flight = 1};
-    const StorageFacts f = at(t0);
+    tick_.state_at = t0 - 1s;
+    at(t0);
+    tick_.state_at = t0 + 500ms;
+    const StorageFacts f = at(t0 + 1s);
     EXPECT_EQ(f.waiting_on, "replication link r0 to peer peer");
     EXPECT_EQ(f.lower_layer_deadline, t0 + 42s);
 }
@@ -121,9 +127,11 @@ TEST_F(DrbdFactsTest, WithoutItsOptionsTheLinkWaitUsesDrbdDefaults) {
 TEST_F(DrbdFactsTest, NoLinkWaitOnStaleStatistics) {
     const DrbdResource r = resource("now-84-peer-silent-1.txt", "r0");
     tick_.state = &r;
-    tick_.state_at = t0;
     tick_.device = DiskTick{.completed = 0, .writes = 0, .in_flight = 1};
-    EXPECT_EQ(at(t0 + kStale + 1s).waiting_on, "");
+    tick_.state_at = t0 - 1s;
+    at(t0);
+    tick_.state_at = t0 + 500ms;
+    EXPECT_EQ(at(t0 + 500ms + kStale + 1s).waiting_on, "");
 }
 
 // dmsetup suspend under DRBD: DRBD itself waits for its backing disk (lower-pending), which
@@ -135,6 +143,7 @@ TEST_F(DrbdFactsTest, BackingDiskStuckIsNotALinkWait) {
     tick_.device = DiskTick{.completed = 0, .writes = 0, .in_flight = 1};
     tick_.backing = DiskTick{.completed = 0, .writes = 0, .in_flight = 1};
     tick_.backing_name = "dm-0";
+    at(t0 - 1s);
     const StorageFacts f = at(t0);
     EXPECT_EQ(f.waiting_on, "");
     EXPECT_FALSE(f.lower_layer_deadline);
@@ -148,6 +157,7 @@ TEST_F(DrbdFactsTest, SuspendedAndQuorumLost) {
     tick_.state = &r;
     tick_.state_at = t0;
     tick_.device = DiskTick{.completed = 0, .writes = 0, .in_flight = 4};
+    at(t0 - 1s);
     const StorageFacts f = at(t0);
     EXPECT_TRUE(f.io_suspended);
     EXPECT_EQ(f.suspended_reason, "quorum");

@@ -108,7 +108,7 @@ std::string drbd_peer_give_up_rule(const DrbdNetTimeouts& net) {
 StorageFacts DrbdFacts::update(const std::string& resource, const DrbdTick& tick, TimePoint now) {
     StorageFacts f;
     if (!tick.state) {
-        peer_wait_since_.erase(resource);
+        writes_stuck_since_.erase(resource);
         f.note = tick.unavailable.empty() ? fmt::format("DRBD resource {} does not exist", resource)
                                           : fmt::format("no DRBD state: {}", tick.unavailable);
         return f;
@@ -130,26 +130,29 @@ StorageFacts DrbdFacts::update(const std::string& resource, const DrbdTick& tick
                              (a.done && b.done && *b.done > *a.done);
     }
 
-    // Writes stuck in DRBD while the backing disk owes nothing: they wait on the peer.
+    // Writes stuck in DRBD while the backing disk owes nothing: they wait on the peer. The
+    // statistics must be read after the writes stopped completing: a snapshot from before
+    // (a write pending on the peer as every protocol C write briefly is) proves nothing.
+    const bool stuck = tick.device && tick.device->in_flight > 0 && tick.device->writes == 0;
+    if (!stuck) writes_stuck_since_.erase(resource);
+    const TimePoint since =
+        stuck ? writes_stuck_since_.try_emplace(resource, now).first->second : TimePoint::max();
     std::uint64_t upper = 0, lower = 0;
     for (const auto& [volume, d] : r.devices) {
         upper += d.upper_pending;
         lower += d.lower_pending;
     }
     const auto peer = awaited_peer(r);
-    const bool waits_on_peer = fresh && !f.io_suspended && tick.device &&
-                               tick.device->in_flight > 0 && tick.device->writes == 0 &&
-                               upper > 0 && lower == 0 && peer;
-    if (waits_on_peer) {
-        const TimePoint since = peer_wait_since_.try_emplace(resource, now).first->second;
+    if (stuck && fresh && *tick.state_at > since && !f.io_suspended && upper > 0 && lower == 0 &&
+        peer) {
         const auto* pc = peer_config(tick.config, *peer);
         const DrbdNetTimeouts net = pc ? pc->net : DrbdNetTimeouts{};
         f.waiting_on =
             fmt::format("replication link {} to {}", resource, peer_name(r, tick.config, *peer));
+        // From the first tick without a write completion: no earlier than DRBD's own start
+        // (its oldest unacknowledged write), so never a deadline DRBD has not reached yet.
         f.lower_layer_deadline = since + drbd_peer_give_up(net);
         f.lower_layer_rule = drbd_peer_give_up_rule(net);
-    } else {
-        peer_wait_since_.erase(resource);
     }
 
     f.note = summary(r);

@@ -72,7 +72,9 @@ class DrbdFacts {
 
   private:
     Duration stale_after_;
-    std::map<std::string, TimePoint> peer_wait_since_;  // by resource
+    // By resource: the first tick of the current run without a write completion on
+    // /dev/drbdN while writes are in flight.
+    std::map<std::string, TimePoint> writes_stuck_since_;
 };
 
 }  // namespace iohealth

@@ -4,6 +4,10 @@
 # each on its own dm device over a loop device. The 8.4 module is driven with drbdsetup alone
 # (no drbd.conf, so no drbdadm).
 
+# A failed scenario exits with the load and the daemon still running; they hold the console
+# pipe open and the guest would only end at its hard timeout.
+trap 'stop_load; [ -z "$IOHEALTHD_PID" ] || kill -KILL "$IOHEALTHD_PID" 2>/dev/null' EXIT
+
 # The drbd module with a handler that always succeeds: without a drbd.conf the default
 # (drbdadm) fails before-resync-source and DRBD drops the connection. Loaded before any
 # drbdsetup call, which would load the module itself without the parameter.
@@ -41,12 +45,13 @@ drbd_field() {
 
 # drbd_wait RESOURCE OBJECT FIELD VALUE TIMEOUT_S: polls until the field has that value.
 drbd_wait() {
-	local deadline
-	deadline=$(awk -v t="$(now)" -v d="$5" 'BEGIN { print t + d }')
-	until [ "$(drbd_field "$1" "$2" "$3")" = "$4" ]; do
-		awk -v t="$(now)" -v d="$deadline" 'BEGIN { exit !(t >= d) }' &&
-			fail "DRBD $1 $2 $3 is '$(drbd_field "$1" "$2" "$3")', not '$4' after $5s"
-		sleep 0.5
+	local deadline value
+	now_cs
+	deadline=$((NOW_CS + $5 * 100))
+	until value=$(drbd_field "$1" "$2" "$3") && [ "$value" = "$4" ]; do
+		now_cs
+		((NOW_CS < deadline)) || fail "DRBD $1 $2 $3 is '$value', not '$4' after $5s"
+		nap 0.5
 	done
 	log "drbd: $1 $2 $3 = $4"
 }

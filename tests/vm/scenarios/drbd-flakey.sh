@@ -24,6 +24,8 @@ record = $RESULTS/record.jsonl
 
 [policy]
 io_timeout = 4s
+# DRBD writes under software emulation often take 100 ms and more: not what this shows.
+slow_io = 1s
 ladder = log-only, reboot
 
 [path r0]
@@ -36,20 +38,22 @@ sleep 3 # a few healthy ticks under load first
 
 step "--- 1. every write to r0's disk fails (dm-flakey error_writes) ---"
 events_from_now
-dm_reload fdisk0 "0 $(sectors_of "$loop0") flakey $loop0 0 0 3600 1 error_writes"
+step_run "dm-flakey error_writes under r0" \
+	dm_reload fdisk0 "0 $(sectors_of "$loop0") flakey $loop0 0 0 3600 1 error_writes"
 drbd_wait r0 device disk Diskless 30
 step "DRBD detached r0's disk; I/O goes to r1"
 # Proof that the path lives on: ticks after the detach with completions and no errors, and
 # the note naming the lost disk.
 detached=$(now)
-deadline=$(awk -v t="$detached" 'BEGIN { print t + 20 }')
+now_cs
+deadline=$((NOW_CS + 2000))
 until jq -e --argjson t "$detached" 'select(.path == "r0" and .sample.at / 1e6 > $t + 3 and
 		.sample.kernel.completed > 0 and (.sample.kernel.errors | add) == 0 and
 		(.sample.facts.note | test("no local disk: I/O goes to the peer")))' \
 	"$RESULTS/record.jsonl" >/dev/null 2>&1; do
-	awk -v t="$(now)" -v d="$deadline" 'BEGIN { exit !(t >= d) }' &&
-		fail "no tick with I/O completing through the peer after the detach"
-	sleep 0.5
+	now_cs
+	((NOW_CS < deadline)) || fail "no tick with I/O completing through the peer after the detach"
+	nap 0.5
 done
 step "I/O completes through the peer, without errors"
 assert_no_event "path=r0 .*-> (STALLED|DEAD|DEGRADED)" "DRBD hides the failed disk"
@@ -58,12 +62,12 @@ assert_no_event "escalation-started|step-started" "a detached disk with a live p
 step "--- 2. and the peer goes away: no copy of the data left ---"
 events_from_now
 cut_at=$(now)
-drbdsetup disconnect ipv4:127.0.0.1:7789 ipv4:127.0.0.1:7790
+step_run "disconnect r0 from its peer" drbdsetup disconnect ipv4:127.0.0.1:7789 ipv4:127.0.0.1:7790
 expect_event "verdict-changed path=r0 .*-> DEAD" $((dead_after + 15))
 echo "$LAST_EVENT" | grep -q "no local disk, no peer with the data: I/O fails" ||
 	fail "the DEAD verdict does not say why: $LAST_EVENT"
 dead_in=$(seconds_between "$cut_at" "$(event_time ' -> DEAD')")
-assert_between "$dead_in" $((dead_after - 1)) $((dead_after + 5)) "DEAD after the disconnect (s)"
+assert_between "$dead_in" $((dead_after - 1)) $((dead_after + 6)) "DEAD after the disconnect (s)"
 expect_event "step-started path=r0 dry-run: step 1 log-only" 5
 stop_load
 stop_iohealthd

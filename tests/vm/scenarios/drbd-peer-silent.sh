@@ -25,6 +25,8 @@ record = $RESULTS/record.jsonl
 
 [policy]
 io_timeout = 4s
+# DRBD writes under software emulation often take 100 ms and more: not what this shows.
+slow_io = 1s
 heartbeat = no
 dead_witnesses = either
 ladder = log-only, reboot
@@ -40,29 +42,29 @@ start_load /dev/drbd0
 sleep 3 # a few healthy ticks under load first
 
 events_from_now
-cut_at=$(now)
-step "drop every packet between r0 and r1 (tc netem loss 100% on the DRBD ports)"
-drbd_cut_link
+step_run "drop every packet between r0 and r1 (tc netem loss 100% on the DRBD ports)" \
+	drbd_cut_link
+cut_at=$(now) # the link is cut from here on (tc itself may take seconds under emulation)
 expect_event "verdict-changed path=r0 .*-> STALLED" 15
-echo "$LAST_EVENT" | grep -q "replication link r0 to 127.0.0.1:7790" ||
-	fail "the verdict does not name the replication link: $LAST_EVENT"
-echo "$LAST_EVENT" | grep -q "ko-count 2 x timeout 6s" ||
-	fail "the verdict does not show DRBD's deadline: $LAST_EVENT"
+# The verdict while the writes wait (STALLED, or the warning that follows) names the link and
+# when DRBD gives up on it.
+expect_event "path=r0 .*waiting on replication link r0 to 127.0.0.1:7790, which gives up by itself in [0-9.]+m?s \(ko-count 2 x timeout 6s\)" 15
 drbd_wait r0 connection connection Connecting 30
 step "DRBD dropped the peer, r0 writes alone"
 expect_event "verdict-changed path=r0 .*-> (RECOVERING|HEALTHY)" 15
 given_up=$(seconds_between "$cut_at" "$(event_time ' -> (RECOVERING|HEALTHY)')")
-assert_between "$given_up" 8 20 "writes continue after the link was cut (s)"
+assert_between "$given_up" 6 20 "writes continue after the link was cut (s)"
 assert_no_event "-> DEAD" "DRBD ends the wait itself"
 assert_no_event "escalation-started|step-started" "the primary is never fenced"
 waits=$(jq -c 'select(.path == "r0" and .sample.facts.waiting_on != "")' \
 	"$RESULTS/record.jsonl" | wc -l)
 assert_between "$waits" 1 100000 "ticks naming the replication link"
 
-step "heal the link"
-drbd_heal_link
+step_run "heal the link" drbd_heal_link
 drbd_wait r0 peer-device replication Established 60
-expect_event "verdict-changed path=r0 .*-> HEALTHY" 30
+step "reconnected, the writes made alone resynced"
+assert_no_event "-> DEAD" "DRBD ended the wait itself"
+assert_no_event "escalation-started|step-started" "the primary is never fenced"
 stop_load
 stop_iohealthd
 pass
