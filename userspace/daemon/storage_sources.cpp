@@ -1,6 +1,7 @@
 #include "daemon/storage_sources.h"
 
 #include "sources/drbd_source.h"
+#include "sources/nfs_source.h"
 
 namespace iohealth {
 
@@ -9,6 +10,7 @@ std::vector<std::unique_ptr<StorageSource>> make_storage_sources(const DaemonCon
     static const SteadyClock clock;
     std::vector<std::unique_ptr<StorageSource>> sources;
     sources.push_back(std::make_unique<DrbdSource>(DrbdSource::Options{}, clock));
+    sources.push_back(std::make_unique<NfsSource>());
     return sources;
 }
 
