@@ -11,6 +11,8 @@ packages=(
   nlohmann-json3-dev libcli11-dev libmount-dev libudev-dev libxml2-dev libvirt-dev
   # tests: GoogleTest, the FUSE fault harness, a private bus, systemd/logind mocks, fio
   libgtest-dev libgmock-dev libfuse3-dev fuse3 dbus python3-dbusmock fio util-linux e2fsprogs systemd
+  # shellcheck for the CloudStack drop-in scripts (contrib/cloudstack)
+  shellcheck
   # xmllint for the polkit actions file (polkitd adds its DTD, so the check validates too)
   libxml2-utils
   # the VM tier (tests/vm): qemu, the guest's initramfs, and the tools its scenarios run

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by the iohealth drop-ins for CloudStack's heartbeat scripts (kvmheartbeat.sh,
 # kvmspheartbeat.sh). `iohealth_fence NAME REASON` hands the fence to iohealthd over D-Bus
 # (Manager.RequestFence "heartbeat-timeout"): iohealthd runs its configured ladder, capped by

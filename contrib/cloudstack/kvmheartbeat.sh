@@ -88,6 +88,7 @@ if [ "$rflag" = 1 ]; then
   check_heartbeat
   exit 0
 elif [ "$cflag" = 1 ]; then
+  # shellcheck source=iohealth-fence.sh
   . "$(dirname "$(readlink -f "$0")")/iohealth-fence.sh"
   iohealth_fence kvmheartbeat.sh \
     "kvmheartbeat.sh -c: the CloudStack agent could not write its heartbeat to $nfs_ip:$nfs_path on $mount_point"

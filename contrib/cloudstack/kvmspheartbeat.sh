@@ -19,6 +19,7 @@ done
 # Without -c the stock script does nothing: the liveness check itself is in the agent's Java.
 [ "$cflag" = 1 ] || exit 0
 
+# shellcheck source=iohealth-fence.sh
 . "$(dirname "$(readlink -f "$0")")/iohealth-fence.sh"
 iohealth_fence kvmspheartbeat.sh \
   "kvmspheartbeat.sh -c: the CloudStack agent's storage health check failed"
