@@ -1,8 +1,9 @@
-# An NFS mount (NFSv4.2, hard, over loopback) under a write load while every packet on lo is
-# delayed 0.25-1.5 s (netem), so each RPC takes 0.5-3 s: the path is CONTENDED and never DEAD
-# nor fenced; the delay removed -> HEALTHY. (At the onset the first slow RPCs may outlast the
+# The NFS probes on a real mount (nfs_probes_test), then the mount (NFSv4.2, hard, over
+# loopback) under a write load while every packet on lo is delayed 0.25-1.5 s (netem), so
+# each RPC takes 0.5-3 s: the path is CONTENDED and never DEAD nor fenced; the delay removed ->
+# HEALTHY. (At the onset the first slow RPCs may outlast the
 # stall threshold, which follows the latency seen so far: a short STALLED is allowed.)
-# vm-timeout: 300
+# vm-timeout: 330
 . "$IOHEALTH_SRC/tests/vm/guest/lib.sh"
 . "$IOHEALTH_SRC/tests/vm/guest/nfs.sh"
 vm_setup nfsd nfs nfsv4 sch_netem
@@ -13,6 +14,12 @@ nfs_serve /srv/export
 nfs_mount /mnt/nfs hard,timeo=100,retrans=2
 echo ready >/mnt/nfs/ready # waits out the server's grace period (10 s)
 step "grace period over"
+# The NFS probes by themselves first: they count O_DIRECT writes on this mount and its
+# transport's replies.
+step "nfs_probes_test on /mnt/nfs"
+IOHEALTH_TEST_NFS_MOUNT=/mnt/nfs "$IOHEALTH_BUILD/tests/integration/nfs_probes_test" \
+	>"$RESULTS/nfs_probes_test.log" 2>&1 || fail "nfs_probes_test: $(tail -n 5 "$RESULTS/nfs_probes_test.log")"
+grep -q "PASSED  ] 1 test" "$RESULTS/nfs_probes_test.log" || fail "nfs_probes_test did not run its test"
 
 # io_timeout 10s: dead_after 25 s; a heartbeat (OPEN, WRITE, CLOSE at up to 3 s each) stays
 # well inside it. slow_io 1.5 s: above a write's (up to 0.5 s) and a heartbeat's (up to 1.3 s)
