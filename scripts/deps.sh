@@ -16,7 +16,7 @@ packages=(
   # xmllint for the polkit actions file (polkitd adds its DTD, so the check validates too)
   libxml2-utils
   # the VM tier (tests/vm): qemu, the guest's initramfs, and the tools its scenarios run
-  qemu-system-x86 busybox-static kmod cpio dmsetup iproute2 drbd-utils nfs-kernel-server
+  qemu-system-x86 busybox-static kmod cpio dmsetup iproute2 drbd-utils nfs-kernel-server jq
 )
 missing=()
 for p in "${packages[@]}"; do
