@@ -11,9 +11,13 @@ namespace {
 
 // Ticks over which latency and errors are judged: long enough to smooth one odd tick, short
 // enough that the verdict follows the storage within seconds.
-std::size_t latency_window_ticks(const Timings& t) {
-    const auto n = t.tick.count() > 0 ? t.stall_after / t.tick : 1;
+std::size_t ticks_in(Duration d, const Timings& t) {
+    const auto n = t.tick.count() > 0 ? d / t.tick : 1;
     return static_cast<std::size_t>(std::max<std::int64_t>(3, n));
+}
+
+std::size_t latency_window_ticks(const Timings& t) {
+    return ticks_in(t.stall_after, t);
 }
 
 bool stalled_or_dead(Verdict v) {
@@ -75,7 +79,8 @@ std::string describe_no_progress(const Assessment& a, const Heartbeat& h) {
 
 // What the storage-specific sources know about the wait: which component holds the I/O,
 // when the lower layer gives up on it by itself, whether the NFS server still answers.
-std::string describe_facts(const StorageFacts& f, TimePoint now) {
+// `stuck`: STALLED or DEAD, when a server that answers means this host's I/O is the problem.
+std::string describe_facts(const StorageFacts& f, TimePoint now, bool stuck) {
     std::vector<std::string> parts;
     if (f.io_suspended)
         parts.push_back(f.suspended_reason.empty()
@@ -99,9 +104,12 @@ std::string describe_facts(const StorageFacts& f, TimePoint now) {
                 ? fmt::format("last reply {} ago",
                               format_duration(std::max(Duration{0}, now - *f.server_last_reply)))
                 : std::string("no reply seen");
-        parts.push_back(*f.server_answering
-                            ? fmt::format("server answers ({}): this host's I/O is stuck", last)
-                            : fmt::format("server not answering ({})", last));
+        if (!*f.server_answering)
+            parts.push_back(fmt::format("server not answering ({})", last));
+        else
+            parts.push_back(stuck
+                                ? fmt::format("server answers ({}): this host's I/O is stuck", last)
+                                : fmt::format("server answers ({})", last));
     }
     std::string s;
     for (const auto& p : parts) s += (s.empty() ? "" : "; ") + p;
@@ -190,7 +198,12 @@ Classification classify(const ClassifierState& previous, const EvidenceWindow& w
     // --- thresholds ---
     // A gap without completions is only a stall once it is clearly longer than the slowest
     // recent I/O: under 3 s contention a 2 s gap is normal, after 5 ms completions it is not.
-    a.stall_threshold = std::min(t.stall_after, std::max(2 * t.tick, 2 * a.max_latency));
+    // The slowest recent I/O is looked for over the dead_after horizon and in the heartbeat's
+    // last latency: at the onset of a slowdown the gaps between completions outlast the
+    // latency window, which would then hold no completion and drop the threshold to 2 ticks.
+    const Duration slowest = std::max({a.max_latency, s.heartbeat.last_latency,
+                                       window.latency_over(ticks_in(t.dead_after, t)).max()});
+    a.stall_threshold = std::min(t.stall_after, std::max(2 * t.tick, 2 * slowest));
     a.kernel_witness = a.kernel_stall > Duration{0} && a.kernel_stall >= a.stall_threshold;
     a.heartbeat_witness = a.heartbeat_stall > Duration{0} && a.heartbeat_stall >= a.stall_threshold;
 
@@ -277,7 +290,7 @@ Classification classify(const ClassifierState& previous, const EvidenceWindow& w
                              format_duration(a.p99), format_duration(hb_latency));
     }
     if (a.resync_advancing) reason += "; resync advancing (proof of life)";
-    if (const std::string facts = describe_facts(s.facts, now);
+    if (const std::string facts = describe_facts(s.facts, now, stalled_or_dead(v));
         !facts.empty() && (v != Verdict::kHealthy || a.in_flight > 0 || s.facts.io_suspended))
         reason += "; " + facts;
     if (!s.facts.note.empty()) reason += "; " + s.facts.note;

@@ -340,7 +340,7 @@ int Daemon::run() {
         outputs_.add(std::make_shared<TextSink>(event_log.get()));
     }
 
-    storage_ = make_storage_sources(config_);
+    storage_ = make_storage_sources(options_.no_bpf);
     for (const auto& s : storage_) spdlog::info("Storage source: {}", s->name());
     set_paths(config_);
     std::vector<PathConfig> paths;

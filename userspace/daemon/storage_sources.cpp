@@ -5,12 +5,14 @@
 
 namespace iohealth {
 
-std::vector<std::unique_ptr<StorageSource>> make_storage_sources(const DaemonConfig&) {
+std::vector<std::unique_ptr<StorageSource>> make_storage_sources(bool no_bpf) {
     // The daemon's clock is CLOCK_MONOTONIC too; one that lives as long as the process.
     static const SteadyClock clock;
     std::vector<std::unique_ptr<StorageSource>> sources;
     sources.push_back(std::make_unique<DrbdSource>(DrbdSource::Options{}, clock));
-    sources.push_back(std::make_unique<NfsSource>());
+    NfsSource::Options nfs;
+    nfs.probes = !no_bpf;  // --no-bpf: /proc/self/mountstats only, like diskstats for disks
+    sources.push_back(std::make_unique<NfsSource>(nfs));
     return sources;
 }
 

@@ -3,13 +3,12 @@
 #include <memory>
 #include <vector>
 
-#include "config/config.h"
 #include "core/source.h"
 
 namespace iohealth {
 
 // Every storage source this build has, in the order paths are offered to them: the first
-// whose handles() is true owns a path.
-std::vector<std::unique_ptr<StorageSource>> make_storage_sources(const DaemonConfig& config);
+// whose handles() is true owns a path. `no_bpf`: their eBPF probes stay unloaded too.
+std::vector<std::unique_ptr<StorageSource>> make_storage_sources(bool no_bpf);
 
 }  // namespace iohealth
