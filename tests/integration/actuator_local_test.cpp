@@ -67,14 +67,17 @@ ActionRequest request(Action action, bool dry_run = false) {
 TEST(SysrqReboot, RecordsFirstThenWritesBToTheTriggerOpenedAtStartup) {
     TempDir dir;
     std::ofstream(dir / "trigger").close();
+    std::ofstream(dir / "kmsg").close();
     std::ofstream(dir / "sysrq") << "438\n";  // Debian's default: bit 128 (reboot) is set
     std::vector<std::string> order;
     SysrqRebootOptions options;
     options.trigger_path = dir / "trigger";
     options.sysctl_path = dir / "sysrq";
+    options.kmsg_path = dir / "kmsg";
     options.record_first = [&](const ActionRequest& r) {
         // Nothing is written yet when the record hook runs.
-        order.push_back("record " + r.path + " trigger='" + slurp(dir / "trigger") + "'");
+        order.push_back("record " + r.path + " trigger='" + slurp(dir / "trigger") + "' kmsg='" +
+                        slurp(dir / "kmsg") + "'");
     };
     SysrqRebootExecutor executor(options);
     EXPECT_EQ(executor.open_error(), "");
@@ -85,7 +88,12 @@ TEST(SysrqReboot, RecordsFirstThenWritesBToTheTriggerOpenedAtStartup) {
 
     const auto result = run(executor, request(Action::kReboot));
     EXPECT_TRUE(result.ok) << result.detail;
-    EXPECT_EQ(order, std::vector<std::string>{"record loop-a trigger=''"});
+    EXPECT_EQ(order, std::vector<std::string>{"record loop-a trigger='' kmsg=''"});
+    // The kernel log has the reason too (it reaches the console before the reset).
+    EXPECT_EQ(slurp(dir / "kmsg")
+                  .rfind("<2>iohealthd: rebooting now through sysrq: path loop-a step ", 0),
+              0u)
+        << slurp(dir / "kmsg");
     EXPECT_EQ(slurp(dir / "trigger.opened"), "b");
     EXPECT_EQ(slurp(dir / "trigger"), "");
 }
@@ -95,6 +103,7 @@ TEST(SysrqReboot, ReportsATriggerThatCannotBeOpened) {
     SysrqRebootOptions options;
     options.trigger_path = dir / "missing";
     options.sysctl_path = dir / "missing-sysctl";
+    options.kmsg_path = "";
     SysrqRebootExecutor executor(options);
     EXPECT_NE(executor.open_error().find("Failed to open"), std::string::npos);
     ASSERT_TRUE(executor.sysctl_warning().has_value());
@@ -137,6 +146,7 @@ TEST(SysrqReboot, DoesNotWaitForAHungSync) {
     options.trigger_path = dir / "trigger";
     options.sysctl_path = dir / "none";
     options.sync_program = dir / "hung-sync";
+    options.kmsg_path = "";
     const auto started = std::chrono::steady_clock::now();
     {
         SysrqRebootExecutor executor(options);

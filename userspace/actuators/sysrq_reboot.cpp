@@ -8,6 +8,7 @@
 
 #include <fstream>
 #include <system_error>
+#include <thread>
 
 #include "actuators/process.h"
 
@@ -39,10 +40,13 @@ SysrqRebootExecutor::SysrqRebootExecutor(SysrqRebootOptions options)
         open_error_ =
             fmt::format("Failed to open '{}': {}", options_.trigger_path, strerror(errno));
     sysctl_warning_ = check_sysctl(options_.sysctl_path);
+    if (!options_.kmsg_path.empty())
+        kmsg_fd_ = open(options_.kmsg_path.c_str(), O_WRONLY | O_CLOEXEC);  // best effort
 }
 
 SysrqRebootExecutor::~SysrqRebootExecutor() {
     if (trigger_fd_ >= 0) close(trigger_fd_);
+    if (kmsg_fd_ >= 0) close(kmsg_fd_);
     if (sync_pid_ > 0) waitpid(sync_pid_, nullptr, WNOHANG);
 }
 
@@ -67,6 +71,16 @@ void SysrqRebootExecutor::execute(const ActionRequest& request, Done done) {
     }
     start_sync();
     if (options_.record_first) options_.record_first(request);
+    if (kmsg_fd_ >= 0) {
+        // <2>: crit, above every console loglevel but "silent". One record of at most 976
+        // bytes (the kernel's limit for a /dev/kmsg write is 1024 with the prefix).
+        const std::string line =
+            fmt::format("<2>iohealthd: rebooting now through sysrq: path {} step {}: {}",
+                        request.path, request.step, request.reason)
+                .substr(0, 976);
+        [[maybe_unused]] const ssize_t ignored = write(kmsg_fd_, line.data(), line.size());
+    }
+    if (options_.journal_grace > Duration{0}) std::this_thread::sleep_for(options_.journal_grace);
     const ssize_t n = write(trigger_fd_, "b", 1);
     if (n == 1) {
         // Reached only when the trigger is not the kernel's (tests) or the kernel ignored it.

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "core/executor.h"
+#include "core/time.h"
 
 namespace iohealth {
 
@@ -22,6 +23,12 @@ struct SysrqRebootOptions {
     // Runs first, in the caller's thread: the journal entry that says why the host is about to
     // reboot (nothing after the write is ever logged).
     std::function<void(const ActionRequest&)> record_first;
+    // The same reason goes to the kernel log, which reaches the console (and netconsole,
+    // pstore) at once: journald may not get to store an entry before the reset. "" = none.
+    std::string kmsg_path = "/dev/kmsg";
+    // Then the write waits this long: journald syncs to disk as soon as it has read an entry
+    // of priority crit, which the record is. A fence that took dead_after can spare it.
+    Duration journal_grace = std::chrono::milliseconds(300);
 };
 
 class SysrqRebootExecutor final : public Executor {
@@ -47,6 +54,7 @@ class SysrqRebootExecutor final : public Executor {
 
     SysrqRebootOptions options_;
     int trigger_fd_ = -1;
+    int kmsg_fd_ = -1;
     std::string open_error_;
     std::optional<std::string> sysctl_warning_;
     pid_t sync_pid_ = -1;
