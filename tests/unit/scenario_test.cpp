@@ -291,6 +291,26 @@ TEST(Scenario, LowerLayerThatGivesUpByItselfHoldsDeadUntilItsDeadline) {
     }
 }
 
+TEST(Scenario, LowerLayerThatGivesUpInTimeIsANearMissThatSaysDeadWasHeld) {
+    Simulation sim(base_policy());
+    sim.facts = [&](TimePoint now, StorageFacts& f) {
+        if (now <= kLastCompletion || now > kLastCompletion + 36s) return;
+        f.waiting_on = "replication link r0 to 127.0.0.2:7790";
+        f.lower_layer_deadline = kLastCompletion + 40s;
+    };
+    // DRBD drops the peer 36 s in and writes complete locally again.
+    const SimRun run =
+        sim.run({{Storage::kHealthy, kLeadIn}, {Storage::kStalled, 36s}, {Storage::kHealthy, 20s}});
+    EXPECT_FALSE(run.ever(Verdict::kDead));
+    EXPECT_TRUE(run.requests.empty());
+    const auto misses = run.of_type(EventType::kNearMiss);
+    ASSERT_EQ(misses.size(), 1u);
+    EXPECT_NE(misses[0].message.find("(DEAD held for replication link r0 to 127.0.0.2:7790, "
+                                     "which gave up by itself)"),
+              std::string::npos)
+        << misses[0].message;
+}
+
 TEST(Scenario, LowerLayerThatNeverGivesUpHoldsDeadForOneMoreDeadlineAtMost) {
     Simulation sim(base_policy());
     sim.facts = [&](TimePoint now, StorageFacts& f) {

@@ -229,6 +229,7 @@ Classification classify(const ClassifierState& previous, const EvidenceWindow& w
     }
     if (const auto hold = lower_layer_hold(s.facts, t, a.dead_at)) {
         a.dead_at = hold;
+        if (now < *hold && dead) st.held_for = s.facts.waiting_on;
         if (now < *hold) dead = false;
     }
 
@@ -307,9 +308,10 @@ Classification classify(const ClassifierState& previous, const EvidenceWindow& w
         }
     } else {
         if (prev == Verdict::kStalled && st.episode_worst >= t.warn_after)
-            out.near_miss = NearMiss{st.episode_worst, t.dead_after};
+            out.near_miss = NearMiss{st.episode_worst, t.dead_after, st.held_for};
         st.episode_worst = Duration{0};
         st.warned = false;
+        st.held_for.clear();
     }
     if (v != Verdict::kRecovering) st.recovering_since.reset();
 

@@ -57,12 +57,14 @@ struct ClassifierState {
     std::optional<TimePoint> recovering_since;    // progress continuously since (RECOVERING)
     Duration episode_worst{0};                    // longest no-progress of the current stall
     bool warned = false;                          // fence-imminent emitted for this episode
+    std::string held_for;  // DEAD was held in this episode for this lower layer's own deadline
 };
 
 // A stall that ended after passing warn_after: it came close to a fence.
 struct NearMiss {
     Duration stalled_for{0};
     Duration dead_after{0};
+    std::string held_for;  // the lower layer DEAD waited for, when it did ("replication link ...")
 };
 
 struct Classification {

@@ -131,9 +131,13 @@ std::vector<Event> events_for(const std::string& path, const Classification& c) 
                 a.at,
                 4,
                 path,
-                fmt::format("near miss: no progress for {} of dead_after {}, then I/O completed",
+                fmt::format("near miss: no progress for {} of dead_after {}{}, then I/O completed",
                             format_duration(c.near_miss->stalled_for),
-                            format_duration(c.near_miss->dead_after)),
+                            format_duration(c.near_miss->dead_after),
+                            c.near_miss->held_for.empty()
+                                ? std::string()
+                                : fmt::format(" (DEAD held for {}, which gave up by itself)",
+                                              c.near_miss->held_for)),
                 {}};
         e.fields.emplace_back("STALLED_USEC", usec(c.near_miss->stalled_for));
         e.fields.emplace_back("DEAD_AFTER_USEC", usec(c.near_miss->dead_after));
