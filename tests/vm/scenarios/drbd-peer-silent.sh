@@ -60,11 +60,14 @@ waits=$(jq -c 'select(.path == "r0" and .sample.facts.waiting_on != "")' \
 	"$RESULTS/record.jsonl" | wc -l)
 assert_between "$waits" 1 100000 "ticks naming the replication link"
 
+# The load stops first: DRBD's resync controller throttles a resync under application I/O
+# to c-min-rate, and the writes made alone must resync within the guest's time limit.
+stop_load
 step_run "heal the link" drbd_heal_link
-drbd_wait r0 peer-device replication Established 60
+drbd_wait r0 connection connection Connected 60
+drbd_wait r0 peer-device replication Established 120
 step "reconnected, the writes made alone resynced"
 assert_no_event "-> DEAD" "DRBD ended the wait itself"
 assert_no_event "escalation-started|step-started" "the primary is never fenced"
-stop_load
 stop_iohealthd
 pass
