@@ -15,12 +15,6 @@
 namespace iohealth {
 namespace {
 
-const std::string* field(const Event& e, std::string_view key) {
-    for (const auto& [k, v] : e.fields)
-        if (k == key) return &v;
-    return nullptr;
-}
-
 Event step(EventType type, std::string path, Action action, bool dry_run = false) {
     Event e{type, from_usec(1'000'000), 3, std::move(path), "step 2 restart-agent succeeded: ok",
             {}};
@@ -64,9 +58,9 @@ constexpr const char* kPausedVm = "{\"name\":\"r-78-VM\",\"state\":\"paused (I/O
 TEST_F(VmEventSinkTest, AStepOnAPathNamesThePathsVms) {
     sink_.emit(step(EventType::kStepSucceeded, "nfs", Action::kRestartAgent));
     const Event e = only();
-    EXPECT_EQ(*field(e, "VMS"), fmt::format("[{}]", kPausedVm));
-    EXPECT_EQ(*field(e, "VMS_SCOPE"), "path");
-    EXPECT_EQ(*field(e, "VMS_KNOWN"), "live");
+    EXPECT_EQ(*e.field("VMS"), fmt::format("[{}]", kPausedVm));
+    EXPECT_EQ(*e.field("VMS_SCOPE"), "path");
+    EXPECT_EQ(*e.field("VMS_KNOWN"), "live");
     EXPECT_EQ(e.message,
               "step 2 restart-agent succeeded: ok; VMs on this path (last known state): r-78-VM "
               "(paused (I/O error))");
@@ -79,14 +73,14 @@ TEST_F(VmEventSinkTest, AStepOnAPathNamesThePathsVms) {
 TEST_F(VmEventSinkTest, ARebootEvenInDryRunNamesEveryVmOnTheHost) {
     sink_.emit(step(EventType::kStepStarted, "nfs", Action::kReboot, true));
     const Event e = only();
-    EXPECT_EQ(*field(e, "VMS_SCOPE"), "host");
-    EXPECT_EQ(*field(e, "VMS"),
+    EXPECT_EQ(*e.field("VMS_SCOPE"), "host");
+    EXPECT_EQ(*e.field("VMS"),
               fmt::format("[{{\"name\":\"i-2-87-VM\",\"state\":\"running\"}},{}]", kPausedVm));
 }
 
 TEST_F(VmEventSinkTest, AHostRequestNamesEveryVm) {
     sink_.emit(step(EventType::kStepFailed, "", Action::kCustom));
-    EXPECT_EQ(*field(only(), "VMS_SCOPE"), "host");
+    EXPECT_EQ(*only().field("VMS_SCOPE"), "host");
 }
 
 TEST_F(VmEventSinkTest, AStaleListSaysHowOldItIs) {
@@ -95,8 +89,8 @@ TEST_F(VmEventSinkTest, AStaleListSaysHowOldItIs) {
     snapshot_.as_of = from_usec(38'000'000);
     sink_.emit(step(EventType::kStepSucceeded, "other", Action::kCustom));
     const Event e = only();
-    EXPECT_EQ(*field(e, "VMS"), "[]");
-    EXPECT_EQ(*field(e, "VMS_KNOWN"), "last known 12s ago (cannot connect to qemu:///system)");
+    EXPECT_EQ(*e.field("VMS"), "[]");
+    EXPECT_EQ(*e.field("VMS_KNOWN"), "last known 12s ago (cannot connect to qemu:///system)");
     EXPECT_TRUE(e.message.ends_with(
         "; no VMs on this path, last known 12s ago (cannot connect to qemu:///system)"))
         << e.message;
@@ -107,11 +101,11 @@ TEST_F(VmEventSinkTest, AVerdictChangeListsThePathsVms) {
     sink_.emit({EventType::kVerdictChanged, {}, 2, "other", "STALLED -> DEAD: no progress", {}});
     const auto events = out_.events();
     ASSERT_EQ(events.size(), 2u);
-    EXPECT_EQ(*field(events[0], "VMS"), fmt::format("[{}]", kPausedVm));
+    EXPECT_EQ(*events[0].field("VMS"), fmt::format("[{}]", kPausedVm));
     EXPECT_EQ(events[0].message,
               "STALLED -> DEAD: no progress; VMs on this path (last known state): r-78-VM "
               "(paused (I/O error))");
-    EXPECT_EQ(*field(events[1], "VMS"), "[]");
+    EXPECT_EQ(*events[1].field("VMS"), "[]");
     EXPECT_EQ(events[1].message, "STALLED -> DEAD: no progress");  // nothing to add
 }
 
@@ -121,7 +115,7 @@ TEST_F(VmEventSinkTest, LogOnlyStepsOtherEventsAndUntrackedHostsPassUnchanged) {
     sink_.emit({EventType::kEscalationStarted, {}, 3, "nfs", "ladder: log-only", {}});
     tracking_ = false;
     sink_.emit(step(EventType::kStepStarted, "nfs", Action::kReboot));
-    for (const Event& e : out_.events()) EXPECT_EQ(field(e, "VMS"), nullptr) << e.message;
+    for (const Event& e : out_.events()) EXPECT_EQ(e.field("VMS"), nullptr) << e.message;
     EXPECT_EQ(out_.events().size(), 3u);
 }
 

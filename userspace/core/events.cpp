@@ -198,6 +198,12 @@ Event event_for(const ModeChange& change, TimePoint at) {
     return e;
 }
 
+const std::string* Event::field(std::string_view key) const {
+    for (const auto& [k, v] : fields)
+        if (k == key) return &v;
+    return nullptr;
+}
+
 std::string format_event(const Event& e) {
     std::string line = fmt::format("{} {}", format_seconds(e.at), to_string(e.type));
     if (!e.path.empty()) line += fmt::format(" path={}", e.path);

@@ -39,6 +39,9 @@ struct Event {
     std::string message;
     // IOHEALTH_* fields without the prefix, in a fixed order (stable output for replays).
     std::vector<std::pair<std::string, std::string>> fields;
+
+    // The value of field `key` (without the prefix), or null.
+    const std::string* field(std::string_view key) const;
 };
 
 std::vector<Event> events_for(const std::string& path, const Classification& c);

@@ -7,17 +7,12 @@
 namespace iohealth {
 namespace {
 
-const std::string* field(const Event& e, std::string_view key) {
-    for (const auto& [k, v] : e.fields)
-        if (k == key) return &v;
-    return nullptr;
-}
 std::string text(const Event& e, std::string_view key) {
-    const std::string* v = field(e, key);
+    const std::string* v = e.field(key);
     return v ? *v : std::string();
 }
 std::uint64_t number(const Event& e, std::string_view key) {
-    const std::string* v = field(e, key);
+    const std::string* v = e.field(key);
     return v ? std::stoull(*v) : 0;
 }
 
@@ -36,7 +31,7 @@ void BusSink::emit(const Event& e) {
             case EventType::kStepStarted:
                 // Only events about a request (ID=) pair with a StepFinished; the journal-only
                 // record the sysrq step writes just before the reboot has none.
-                if (!field(e, "ID")) break;
+                if (!e.field("ID")) break;
                 service_.emit_step_started(e.path, number(e, "ID"), int(number(e, "STEP")),
                                            text(e, "ACTION"), text(e, "DRY_RUN") == "1");
                 break;

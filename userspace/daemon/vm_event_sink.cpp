@@ -7,12 +7,6 @@
 namespace iohealth {
 namespace {
 
-const std::string* field(const Event& e, std::string_view key) {
-    for (const auto& [k, v] : e.fields)
-        if (k == key) return &v;
-    return nullptr;
-}
-
 bool is_step(EventType t) {
     return t == EventType::kStepStarted || t == EventType::kStepSucceeded ||
            t == EventType::kStepFailed;
@@ -44,7 +38,7 @@ std::vector<VmOnPath> VmEventSink::path_vms(const std::string& path) const {
 }
 
 void VmEventSink::emit(const Event& e) {
-    const std::string* action = field(e, "ACTION");
+    const std::string* action = e.field("ACTION");
     const bool fence = is_step(e.type) && action && *action != to_string(Action::kLogOnly);
     const bool verdict =
         (e.type == EventType::kVerdictChanged || e.type == EventType::kFenceImminent) &&
@@ -83,7 +77,7 @@ void VmEventSink::emit(const Event& e) {
         annotated.message += fmt::format("; no VMs on {}{}", where, stale);
     if (fence && e.type == EventType::kStepStarted && *action == to_string(Action::kGracefulReboot))
         spdlog::warn("Graceful reboot{}: {} VM(s) on this host, state {}: {}",
-                     field(e, "DRY_RUN") && *field(e, "DRY_RUN") == "1" ? " (dry-run)" : "",
+                     e.field("DRY_RUN") && *e.field("DRY_RUN") == "1" ? " (dry-run)" : "",
                      vms.size(), known, vms.empty() ? "none" : listing(vms));
     out_.emit(annotated);
 }
