@@ -58,7 +58,7 @@ set +e
 timeout --kill-after=10 "$timeout_s" qemu-system-x86_64 \
   -accel tcg,thread=multi -cpu max -m 2048 -smp 2 -nographic -no-reboot \
   -kernel "$kernel" -initrd "$initramfs" \
-  -append "console=ttyS0 quiet panic=-1 iohealth.boot=$src/tests/vm/guest/boot.sh iohealth.modules=$kernel_dir/lib/modules/$(basename "$kernel_dir")" \
+  -append "console=ttyS0 quiet panic=-1 iohealth.boot=$src/tests/vm/guest/boot.sh iohealth.keep=$src,$build iohealth.modules=$kernel_dir/lib/modules/$(basename "$kernel_dir")" \
   -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
   -virtfs local,path="$results",mount_tag=results,security_model=none \
   -nic none </dev/null >"$results/console.log" 2>&1
