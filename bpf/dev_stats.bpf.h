@@ -1,6 +1,7 @@
-/* Helpers shared by the block probe families (rq and bio). BPF side only. */
-#ifndef IOHEALTH_BPF_BLOCK_COMMON_BPF_H
-#define IOHEALTH_BPF_BLOCK_COMMON_BPF_H
+/* The per-device counters (struct ioh_dev_stats) every probe family keeps: block requests,
+ * bios and NFS data RPCs alike. BPF side only. */
+#ifndef IOHEALTH_BPF_DEV_STATS_BPF_H
+#define IOHEALTH_BPF_DEV_STATS_BPF_H
 
 #include "iohealth.h"
 #include "latency_slot.h"
@@ -9,52 +10,12 @@
  * starts from this all-zero value (too big for the 512-byte BPF stack). */
 static const struct ioh_dev_stats ioh_zero_stats;
 
-/* blk_status_t values that have been stable since 4.13 (include/linux/blk_types.h). The
- * higher codes moved around (zone resources, OFFLINE) and are counted as "other". */
-#define IOH_BLK_STS_TRANSPORT 4
-#define IOH_BLK_STS_TARGET 5
-#define IOH_BLK_STS_MEDIUM 7
-#define IOH_BLK_STS_PROTECTION 8
-#define IOH_BLK_STS_TIMEOUT 2
-#define IOH_BLK_STS_IOERR 10
-
-#define IOH_REQ_OP_MASK 0xff /* (1 << REQ_OP_BITS) - 1, REQ_OP_BITS = 8 since 4.10 */
-#define IOH_REQ_OP_READ 0
-#define IOH_REQ_OP_FLUSH 2
-
 static __always_inline void ioh_diag_inc(void *diag_map, __u32 which)
 {
 	__u64 *v = bpf_map_lookup_elem(diag_map, &which);
 
 	if (v)
 		*v += 1;
-}
-
-static __always_inline __u32 ioh_op(__u32 cmd_flags)
-{
-	__u32 op = cmd_flags & IOH_REQ_OP_MASK;
-
-	if (op == IOH_REQ_OP_READ)
-		return IOH_OP_READ;
-	if (op == IOH_REQ_OP_FLUSH)
-		return IOH_OP_FLUSH;
-	return IOH_OP_WRITE;
-}
-
-static __always_inline __u32 ioh_err_kind(__u8 status)
-{
-	switch (status) {
-	case IOH_BLK_STS_TIMEOUT:
-		return IOH_ERR_TIMEOUT;
-	case IOH_BLK_STS_IOERR:
-	case IOH_BLK_STS_MEDIUM:
-	case IOH_BLK_STS_TRANSPORT:
-	case IOH_BLK_STS_TARGET:
-	case IOH_BLK_STS_PROTECTION:
-		return IOH_ERR_IO;
-	default:
-		return IOH_ERR_OTHER;
-	}
 }
 
 /* The stats entry of a device, or NULL when it is not tracked. Filtered mode: only devices
@@ -74,16 +35,18 @@ static __always_inline struct ioh_dev_stats *ioh_dev_stats(void *stats_map, void
 	return bpf_map_lookup_elem(stats_map, &dev);
 }
 
-/* One final completion. Plain increments: the value is this CPU's copy, and a tracing program
- * does not nest into itself on one CPU. */
+/* One final completion; `failed` counts it under `err_kind` (enum ioh_err), otherwise its bytes.
+ * Plain increments: the value is this CPU's copy, and a tracing program does not nest into
+ * itself on one CPU. */
 static __always_inline void ioh_record_completion(struct ioh_dev_stats *s, __u32 op,
 						  __u64 latency_ns, bool have_latency,
-						  __u64 now, __u8 status, __u64 bytes)
+						  __u64 now, bool failed, __u32 err_kind,
+						  __u64 bytes)
 {
 	s->completed += 1;
 	s->last_complete_ns = now;
-	if (status)
-		s->errors[ioh_err_kind(status)] += 1;
+	if (failed)
+		s->errors[err_kind] += 1;
 	else
 		s->bytes += bytes;
 	if (have_latency && op < IOH_OP_MAX) {
@@ -99,4 +62,4 @@ static __always_inline void ioh_record_completion(struct ioh_dev_stats *s, __u32
 	}
 }
 
-#endif /* IOHEALTH_BPF_BLOCK_COMMON_BPF_H */
+#endif /* IOHEALTH_BPF_DEV_STATS_BPF_H */

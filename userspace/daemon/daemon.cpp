@@ -37,12 +37,12 @@
 #include "iohealth/version.h"
 #include "journal/journald_sink.h"
 #include "record/json.h"
-#include "sources/block_devices.h"
-#include "sources/bpf_block_source.h"
-#include "sources/diskstats_source.h"
-#include "sources/heartbeat_prober.h"
-#include "sources/libvirt_path_vms.h"
-#include "sources/libvirt_source.h"
+#include "sources/block/block_devices.h"
+#include "sources/bpf/bpf_block_source.h"
+#include "sources/block/diskstats_source.h"
+#include "sources/block/heartbeat_prober.h"
+#include "sources/libvirt/libvirt_path_vms.h"
+#include "sources/libvirt/libvirt_source.h"
 
 namespace iohealth {
 namespace {

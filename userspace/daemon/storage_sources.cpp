@@ -1,7 +1,7 @@
 #include "daemon/storage_sources.h"
 
-#include "sources/drbd_source.h"
-#include "sources/nfs_source.h"
+#include "sources/drbd/drbd_source.h"
+#include "sources/nfs/nfs_source.h"
 
 namespace iohealth {
 

@@ -14,8 +14,8 @@
 #include <vector>
 
 #include "journal/event_sink.h"
-#include "sources/libvirt_path_vms.h"
-#include "sources/libvirt_vm.h"
+#include "sources/libvirt/libvirt_path_vms.h"
+#include "sources/libvirt/libvirt_vm.h"
 
 namespace iohealth {
 

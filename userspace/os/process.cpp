@@ -1,4 +1,4 @@
-#include "actuators/process.h"
+#include "os/process.h"
 
 #include <fcntl.h>
 #include <poll.h>

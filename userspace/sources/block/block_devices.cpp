@@ -1,4 +1,4 @@
-#include "sources/block_devices.h"
+#include "sources/block/block_devices.h"
 
 #include <libmount.h>
 #include <libudev.h>

@@ -1,13 +1,14 @@
-#include "sources/diskstats_source.h"
+#include "sources/block/diskstats_source.h"
 
 #include <sys/sysmacros.h>
 
 #include <spdlog/spdlog.h>
 #include <algorithm>
-#include <charconv>
 #include <fstream>
 #include <limits>
 #include <sstream>
+
+#include "os/text.h"
 
 namespace iohealth {
 namespace {
@@ -22,23 +23,6 @@ constexpr int kCountBits = std::numeric_limits<unsigned long>::digits;
 constexpr int kMsBits = 32;  // printed with %u, see DiskstatsRecord
 // Bounded so that a file full of junk cannot grow memory without limit.
 constexpr std::size_t kMaxWarnedLines = 64;
-
-std::vector<std::string_view> split_ws(std::string_view line) {
-    std::vector<std::string_view> out;
-    std::size_t i = 0;
-    while (i < line.size()) {
-        while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
-        const std::size_t start = i;
-        while (i < line.size() && line[i] != ' ' && line[i] != '\t') ++i;
-        if (i > start) out.push_back(line.substr(start, i - start));
-    }
-    return out;
-}
-
-bool to_u64(std::string_view s, std::uint64_t& out) {
-    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-    return ec == std::errc() && end == s.data() + s.size();
-}
 
 bool parse_line(std::string_view line, DiskstatsRecord& rec) {
     const auto cols = split_ws(line);

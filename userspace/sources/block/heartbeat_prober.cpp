@@ -1,4 +1,4 @@
-#include "sources/heartbeat_prober.h"
+#include "sources/block/heartbeat_prober.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -13,6 +13,8 @@
 #include <filesystem>
 #include <mutex>
 
+#include "os/errno_text.h"
+
 namespace iohealth {
 
 struct HeartbeatProber::State {
@@ -25,14 +27,6 @@ struct HeartbeatProber::State {
 };
 
 namespace {
-
-// "EIO (Input/output error)": the symbolic name for grep, the text for people.
-std::string errno_text(int err) {
-    const char* name = strerrorname_np(err);
-    const char* desc = strerrordesc_np(err);
-    return fmt::format("{} ({})", name ? name : std::to_string(err).c_str(),
-                       desc ? desc : "unknown error");
-}
 
 struct Outcome {
     bool ok = true;
@@ -71,9 +65,9 @@ struct AlignedBuffer {
 
 Outcome read_sector(const HeartbeatProber::Options& o, AlignedBuffer& buf) {
     Fd fd(::open(o.target.c_str(), O_RDONLY | O_DIRECT | O_CLOEXEC));
-    if (fd.get() < 0) return failed("open: " + errno_text(errno));
+    if (fd.get() < 0) return failed("open: " + errno_name_text(errno));
     const ssize_t n = ::pread(fd.get(), buf.data, HeartbeatProber::kProbeBytes, o.read_offset);
-    if (n < 0) return failed(errno_text(errno));
+    if (n < 0) return failed(errno_name_text(errno));
     if (static_cast<std::size_t>(n) != HeartbeatProber::kProbeBytes)
         return failed(fmt::format("short read: {} of {} bytes", n, HeartbeatProber::kProbeBytes));
     return {};
@@ -83,18 +77,18 @@ Outcome write_heartbeat(const HeartbeatProber::Options& o, AlignedBuffer& buf, b
     const std::filesystem::path file = std::filesystem::path(o.target) / o.heartbeat_file;
     std::error_code ec;
     std::filesystem::create_directories(file.parent_path(), ec);
-    if (ec) return failed("mkdir: " + errno_text(ec.value()));
+    if (ec) return failed("mkdir: " + errno_name_text(ec.value()));
 
     constexpr int kFlags = O_WRONLY | O_CREAT | O_DSYNC | O_CLOEXEC;
     int raw = ::open(file.c_str(), kFlags | (direct_io ? O_DIRECT : 0), 0644);
     if (raw < 0 && errno == EINVAL && direct_io) {
         direct_io = false;  // remembered: the filesystem will not change its mind
         spdlog::warn("Failed to open '{}' with O_DIRECT: {}; probing with O_DSYNC alone",
-                     file.string(), errno_text(EINVAL));
+                     file.string(), errno_name_text(EINVAL));
         raw = ::open(file.c_str(), kFlags, 0644);
     }
     Fd fd(raw);
-    if (fd.get() < 0) return failed("open: " + errno_text(errno));
+    if (fd.get() < 0) return failed("open: " + errno_name_text(errno));
 
     // One whole block (O_DIRECT needs it), cut back to "<epoch>\n" by the truncate so that
     // CloudStack's readers (`hb=$(cat file)`, 11 bytes) see exactly what they expect.
@@ -102,12 +96,12 @@ Outcome write_heartbeat(const HeartbeatProber::Options& o, AlignedBuffer& buf, b
     std::memset(buf.data, '\n', HeartbeatProber::kProbeBytes);
     std::memcpy(buf.data, content.data(), content.size());
     const ssize_t n = ::pwrite(fd.get(), buf.data, HeartbeatProber::kProbeBytes, 0);
-    if (n < 0) return failed(errno_text(errno));
+    if (n < 0) return failed(errno_name_text(errno));
     if (static_cast<std::size_t>(n) != HeartbeatProber::kProbeBytes)
         return failed(fmt::format("short write: {} of {} bytes", n, HeartbeatProber::kProbeBytes));
     if (::ftruncate(fd.get(), static_cast<off_t>(content.size())) != 0)
-        return failed("truncate: " + errno_text(errno));
-    if (::fdatasync(fd.get()) != 0) return failed(errno_text(errno));
+        return failed("truncate: " + errno_name_text(errno));
+    if (::fdatasync(fd.get()) != 0) return failed(errno_name_text(errno));
     return {};
 }
 

@@ -1,4 +1,4 @@
-#include "sources/bpf_block_devices.h"
+#include "sources/bpf/bpf_block_devices.h"
 
 #include <sys/sysmacros.h>
 #include <unistd.h>

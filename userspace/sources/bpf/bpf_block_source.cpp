@@ -1,4 +1,4 @@
-#include "sources/bpf_block_source.h"
+#include "sources/bpf/bpf_block_source.h"
 
 #include <linux/types.h>
 // clang-format off: the shared BPF header needs the __u* types first.
@@ -20,15 +20,14 @@
 
 #include "block_bio.skel.h"
 #include "block_rq.skel.h"
-#include "sources/block_devices.h"
-#include "sources/bpf_block_devices.h"
+#include "os/errno_text.h"
+#include "sources/block/block_devices.h"
+#include "sources/bpf/bpf_block_devices.h"
+#include "sources/bpf/dev_stats.h"
 
 namespace iohealth {
 namespace {
 
-static_assert(IOH_HIST_SLOTS == LatencyHistogram::kSlots,
-              "bpf/iohealth.h and core/histogram.h must share one slot layout");
-static_assert(IOH_OP_MAX == std::tuple_size_v<PerOpLatency>);
 static_assert(static_cast<int>(BlockOp::kFlush) == IOH_OP_FLUSH);
 
 // An in-flight entry older than this while the kernel reports nothing in flight on its
@@ -41,10 +40,6 @@ struct RqDeleter {
 struct BioDeleter {
     void operator()(block_bio* s) const { block_bio__destroy(s); }
 };
-
-std::string errno_text(int err) {
-    return std::strerror(err < 0 ? -err : err);
-}
 
 std::uint64_t monotonic_ns() {
     timespec ts{};
@@ -77,14 +72,6 @@ std::string attach(bpf_program* prog, bpf_link** link) {
     if (*link != nullptr) return {};
     return fmt::format("Failed to attach BPF program '{}': {}", bpf_program__name(prog),
                        errno_text(errno));
-}
-
-std::uint64_t sum_diag(int fd, std::uint32_t which, int ncpus) {
-    std::vector<std::uint64_t> values(static_cast<std::size_t>(ncpus));
-    if (bpf_map_lookup_elem(fd, &which, values.data()) != 0) return 0;
-    std::uint64_t total = 0;
-    for (auto v : values) total += v;
-    return total;
 }
 
 }  // namespace
@@ -252,17 +239,7 @@ void BpfBlockSource::set_devices(const std::vector<dev_t>& devices) {
 
 BpfBlockSource::Totals BpfBlockSource::read_totals(int map_fd, std::uint32_t kdev) const {
     Totals t;
-    std::vector<ioh_dev_stats> cpus(static_cast<std::size_t>(probes_->ncpus));
-    if (bpf_map_lookup_elem(map_fd, &kdev, cpus.data()) != 0) return t;
-    for (const auto& c : cpus) {
-        t.issued += c.issued;
-        t.completed += c.completed;
-        t.bytes += c.bytes;
-        for (int e = 0; e < IOH_ERR_MAX; ++e) t.errors[e] += c.errors[e];
-        t.last_complete_ns = std::max<std::uint64_t>(t.last_complete_ns, c.last_complete_ns);
-        for (int op = 0; op < IOH_OP_MAX; ++op)
-            for (int s = 0; s < IOH_HIST_SLOTS; ++s) t.latency[op].slots()[s] += c.hist[op][s];
-    }
+    read_dev_stats(map_fd, kdev, probes_->ncpus, t);
     return t;
 }
 
@@ -426,9 +403,10 @@ BpfDiagnostics BpfBlockSource::diagnostics() const {
     std::vector<int> fds{bpf_map__fd(probes_->rq->maps.rq_diag)};
     if (probes_->bio) fds.push_back(bpf_map__fd(probes_->bio->maps.bio_diag));
     for (const int fd : fds) {
-        d.inflight_update_failed += sum_diag(fd, IOH_DIAG_INFLIGHT_UPDATE_FAIL, probes_->ncpus);
-        d.device_update_failed += sum_diag(fd, IOH_DIAG_DEV_UPDATE_FAIL, probes_->ncpus);
-        d.no_start_time += sum_diag(fd, IOH_DIAG_NO_START_TIME, probes_->ncpus);
+        d.inflight_update_failed +=
+            read_per_cpu_sum(fd, IOH_DIAG_INFLIGHT_UPDATE_FAIL, probes_->ncpus);
+        d.device_update_failed += read_per_cpu_sum(fd, IOH_DIAG_DEV_UPDATE_FAIL, probes_->ncpus);
+        d.no_start_time += read_per_cpu_sum(fd, IOH_DIAG_NO_START_TIME, probes_->ncpus);
     }
     return d;
 }

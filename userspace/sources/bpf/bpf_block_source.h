@@ -15,7 +15,8 @@
 
 #include "core/histogram.h"
 #include "core/source.h"
-#include "sources/bpf_features.h"
+#include "sources/bpf/bpf_features.h"
+#include "sources/bpf/dev_stats.h"
 
 namespace iohealth {
 
@@ -79,15 +80,7 @@ class BpfBlockSource final : public KernelSource {
 
   private:
     struct Probes;  // the libbpf skeletons, kept out of this header
-    // Sums over CPUs of one device's struct ioh_dev_stats.
-    struct Totals {
-        std::uint64_t issued = 0;
-        std::uint64_t completed = 0;
-        std::uint64_t bytes = 0;
-        std::array<std::uint64_t, 3> errors{};  // io, timeout, other
-        std::uint64_t last_complete_ns = 0;     // max over CPUs
-        PerOpLatency latency{};
-    };
+    using Totals = DevStatsTotals;
     struct Device {
         dev_t disk = 0;
         bool bio_based = false;

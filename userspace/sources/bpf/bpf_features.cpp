@@ -1,4 +1,4 @@
-#include "sources/bpf_features.h"
+#include "sources/bpf/bpf_features.h"
 
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>

@@ -1,4 +1,4 @@
-#include "sources/drbd_facts.h"
+#include "sources/drbd/drbd_facts.h"
 
 #include <algorithm>
 

@@ -21,8 +21,8 @@
 
 #include "core/evidence.h"
 #include "core/time.h"
-#include "sources/drbd_events.h"
-#include "sources/drbd_show.h"
+#include "sources/drbd/drbd_events.h"
+#include "sources/drbd/drbd_show.h"
 
 namespace iohealth {
 

@@ -1,4 +1,4 @@
-#include "sources/drbd_source.h"
+#include "sources/drbd/drbd_source.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -19,8 +19,8 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include "actuators/process.h"
-#include "sources/drbd_startup_check.h"
+#include "os/process.h"
+#include "sources/drbd/drbd_startup_check.h"
 
 namespace iohealth {
 namespace {

@@ -22,10 +22,10 @@
 #include <vector>
 
 #include "core/source.h"
-#include "sources/diskstats_source.h"
-#include "sources/drbd_events.h"
-#include "sources/drbd_facts.h"
-#include "sources/drbd_show.h"
+#include "sources/block/diskstats_source.h"
+#include "sources/drbd/drbd_events.h"
+#include "sources/drbd/drbd_facts.h"
+#include "sources/drbd/drbd_show.h"
 
 namespace iohealth {
 

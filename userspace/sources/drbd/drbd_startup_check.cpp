@@ -1,8 +1,8 @@
-#include "sources/drbd_startup_check.h"
+#include "sources/drbd/drbd_startup_check.h"
 
 #include <fmt/format.h>
 
-#include "sources/drbd_facts.h"
+#include "sources/drbd/drbd_facts.h"
 
 namespace iohealth {
 

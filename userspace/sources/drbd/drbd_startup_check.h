@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "core/policy.h"
-#include "sources/drbd_show.h"
+#include "sources/drbd/drbd_show.h"
 
 namespace iohealth {
 

@@ -1,4 +1,4 @@
-#include "sources/libvirt_disk_location.h"
+#include "sources/libvirt/libvirt_disk_location.h"
 
 #include <libmount.h>
 #include <sys/stat.h>
@@ -11,7 +11,7 @@
 #include <memory>
 #include <stdexcept>
 
-#include "sources/block_devices.h"
+#include "sources/block/block_devices.h"
 
 namespace iohealth {
 namespace {

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "sources/libvirt_vm.h"
+#include "sources/libvirt/libvirt_vm.h"
 
 namespace iohealth {
 

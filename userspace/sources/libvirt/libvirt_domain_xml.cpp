@@ -1,4 +1,4 @@
-#include "sources/libvirt_domain_xml.h"
+#include "sources/libvirt/libvirt_domain_xml.h"
 
 #include <libxml/parser.h>
 #include <libxml/tree.h>

@@ -6,7 +6,7 @@
 #include <string_view>
 #include <vector>
 
-#include "sources/libvirt_vm.h"
+#include "sources/libvirt/libvirt_vm.h"
 
 namespace iohealth {
 

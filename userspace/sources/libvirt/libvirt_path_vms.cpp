@@ -1,10 +1,10 @@
-#include "sources/libvirt_path_vms.h"
+#include "sources/libvirt/libvirt_path_vms.h"
 
 #include <algorithm>
 
 #include <fmt/format.h>
 
-#include "sources/libvirt_disk_location.h"
+#include "sources/libvirt/libvirt_disk_location.h"
 
 namespace iohealth {
 namespace {

@@ -12,7 +12,7 @@
 
 #include "core/evidence.h"
 #include "core/policy.h"
-#include "sources/libvirt_vm.h"
+#include "sources/libvirt/libvirt_vm.h"
 
 namespace iohealth {
 

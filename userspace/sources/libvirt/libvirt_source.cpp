@@ -1,4 +1,4 @@
-#include "sources/libvirt_source.h"
+#include "sources/libvirt/libvirt_source.h"
 
 #include <libvirt/virterror.h>
 #include <sys/eventfd.h>
@@ -13,8 +13,8 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include "sources/libvirt_disk_location.h"
-#include "sources/libvirt_domain_xml.h"
+#include "sources/libvirt/libvirt_disk_location.h"
+#include "sources/libvirt/libvirt_domain_xml.h"
 
 namespace iohealth {
 namespace {

@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "core/time.h"
-#include "sources/libvirt_vm.h"
+#include "sources/libvirt/libvirt_vm.h"
 
 namespace iohealth {
 

@@ -1,4 +1,4 @@
-#include "sources/libvirt_vm.h"
+#include "sources/libvirt/libvirt_vm.h"
 
 #include <libvirt/libvirt.h>
 

@@ -1,10 +1,10 @@
-#include "sources/nfs_evidence.h"
+#include "sources/nfs/nfs_evidence.h"
 
 #include <fmt/format.h>
 #include <algorithm>
 #include <limits>
 
-#include "sources/diskstats_source.h"
+#include "sources/block/diskstats_source.h"
 
 namespace iohealth {
 namespace {

@@ -7,8 +7,8 @@
 #include <string>
 
 #include "core/evidence.h"
-#include "sources/nfs_mountstats.h"
-#include "sources/nfs_probes.h"
+#include "sources/nfs/nfs_mountstats.h"
+#include "sources/nfs/nfs_probes.h"
 
 namespace iohealth {
 

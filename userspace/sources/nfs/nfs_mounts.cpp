@@ -1,4 +1,4 @@
-#include "sources/nfs_mounts.h"
+#include "sources/nfs/nfs_mounts.h"
 
 #include <libmount.h>
 #include <sys/sysmacros.h>

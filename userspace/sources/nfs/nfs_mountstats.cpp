@@ -1,26 +1,9 @@
-#include "sources/nfs_mountstats.h"
+#include "sources/nfs/nfs_mountstats.h"
 
-#include <charconv>
+#include "os/text.h"
 
 namespace iohealth {
 namespace {
-
-std::vector<std::string_view> split_ws(std::string_view s) {
-    std::vector<std::string_view> out;
-    std::size_t i = 0;
-    while (i < s.size()) {
-        while (i < s.size() && (s[i] == ' ' || s[i] == '\t')) ++i;
-        const std::size_t start = i;
-        while (i < s.size() && s[i] != ' ' && s[i] != '\t') ++i;
-        if (i > start) out.push_back(s.substr(start, i - start));
-    }
-    return out;
-}
-
-bool to_u64(std::string_view s, std::uint64_t& out) {
-    const auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-    return ec == std::errc{} && p == s.data() + s.size();
-}
 
 // Numbers of `fields` from `from` on; false if any is not a number. idle_time and
 // connect_time are printed signed (%ld); a negative one reads as 0 (neither is used).

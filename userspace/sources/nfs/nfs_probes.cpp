@@ -1,4 +1,4 @@
-#include "sources/nfs_probes.h"
+#include "sources/nfs/nfs_probes.h"
 
 #include <linux/types.h>
 // clang-format off: the shared BPF header needs the __u* types first.
@@ -19,15 +19,11 @@
 #include <vector>
 
 #include "nfs.skel.h"
+#include "os/errno_text.h"
+#include "sources/bpf/dev_stats.h"
 
 namespace iohealth {
 namespace {
-
-static_assert(IOH_HIST_SLOTS == LatencyHistogram::kSlots);
-
-std::string errno_text(int err) {
-    return std::strerror(err < 0 ? -err : err);
-}
 
 std::string address_text(const ioh_xprt_addr& a) {
     sa_family_t family = 0;
@@ -104,19 +100,9 @@ NfsReading NfsProbes::read(std::uint64_t rpcs_started_before_ns) const {
     const auto cpus = static_cast<std::size_t>(ncpus_);
 
     const int dev_fd = bpf_map__fd(maps.nfs_dev_stats);
-    std::vector<ioh_dev_stats> dev_values(cpus);
     for (const auto kdev : keys_of<std::uint32_t>(dev_fd)) {
-        if (bpf_map_lookup_elem(dev_fd, &kdev, dev_values.data()) != 0) continue;
-        auto& m = r.mounts[kdev];
-        for (const auto& c : dev_values) {
-            m.issued += c.issued;
-            m.completed += c.completed;
-            m.bytes += c.bytes;
-            for (int e = 0; e < IOH_ERR_MAX; ++e) m.errors[e] += c.errors[e];
-            m.last_complete_ns = std::max<std::uint64_t>(m.last_complete_ns, c.last_complete_ns);
-            for (int op = 0; op < IOH_OP_MAX; ++op)
-                for (int s = 0; s < IOH_HIST_SLOTS; ++s) m.latency[op].slots()[s] += c.hist[op][s];
-        }
+        NfsMountCounters m;
+        if (read_dev_stats(dev_fd, kdev, ncpus_, m)) r.mounts[kdev] = m;
     }
 
     const int xprt_fd = bpf_map__fd(maps.nfs_xprt_stats);
@@ -162,6 +148,14 @@ void NfsProbes::forget_mount(std::uint32_t kdev) {
         if (bpf_map_lookup_elem(data_fd, &key, &v) == 0 && v.dev == kdev)
             bpf_map_delete_elem(data_fd, &key);
     }
+}
+
+NfsDiagnostics NfsProbes::diagnostics() const {
+    const int fd = bpf_map__fd(skel_->obj->maps.nfs_diag);
+    NfsDiagnostics d;
+    d.inflight_update_failed = read_per_cpu_sum(fd, IOH_DIAG_INFLIGHT_UPDATE_FAIL, ncpus_);
+    d.device_update_failed = read_per_cpu_sum(fd, IOH_DIAG_DEV_UPDATE_FAIL, ncpus_);
+    return d;
 }
 
 }  // namespace iohealth

@@ -13,18 +13,12 @@
 #include <string>
 
 #include "core/histogram.h"
+#include "sources/bpf/dev_stats.h"
 
 namespace iohealth {
 
-// Sums over CPUs for one mount (kernel dev_t of its superblock).
-struct NfsMountCounters {
-    std::uint64_t issued = 0;
-    std::uint64_t completed = 0;
-    std::uint64_t bytes = 0;
-    std::array<std::uint64_t, 3> errors{};      // io, timeout, other (bpf/iohealth.h enum ioh_err)
-    std::uint64_t last_complete_ns = 0;         // CLOCK_MONOTONIC, 0: none since load
-    std::array<LatencyHistogram, 3> latency{};  // read, write, commit
-};
+// Sums over CPUs for one mount (kernel dev_t of its superblock); latency: read, write, commit.
+using NfsMountCounters = DevStatsTotals;
 
 // Sums over CPUs for one transport.
 struct NfsTransportCounters {
@@ -49,6 +43,12 @@ struct NfsReading {
     std::map<std::uint64_t, NfsInFlight> rpcs_in_flight;
 };
 
+// What the probes could not account for, summed since load (bpf/iohealth.h enum ioh_diag).
+struct NfsDiagnostics {
+    std::uint64_t inflight_update_failed = 0;  // an in-flight table was full: no age for those
+    std::uint64_t device_update_failed = 0;    // the per-mount table was full
+};
+
 class NfsProbes {
   public:
     struct MakeResult {
@@ -69,6 +69,7 @@ class NfsProbes {
     // A mount went away: drop its counters and in-flight entries (the probes would otherwise
     // keep them until the table is full).
     void forget_mount(std::uint32_t kdev);
+    NfsDiagnostics diagnostics() const;
 
   private:
     struct Skeleton;

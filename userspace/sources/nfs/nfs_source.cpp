@@ -1,4 +1,4 @@
-#include "sources/nfs_source.h"
+#include "sources/nfs/nfs_source.h"
 
 #include <spdlog/spdlog.h>
 #include <time.h>
@@ -8,9 +8,9 @@
 #include <fstream>
 #include <sstream>
 
-#include "sources/bpf_block_devices.h"
-#include "sources/diskstats_source.h"
-#include "sources/nfs_probes.h"
+#include "sources/block/diskstats_source.h"
+#include "sources/bpf/bpf_block_devices.h"
+#include "sources/nfs/nfs_probes.h"
 
 namespace iohealth {
 namespace {

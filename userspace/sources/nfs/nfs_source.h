@@ -17,9 +17,9 @@
 #include <vector>
 
 #include "core/source.h"
-#include "sources/nfs_evidence.h"
-#include "sources/nfs_mounts.h"
-#include "sources/nfs_mountstats.h"
+#include "sources/nfs/nfs_evidence.h"
+#include "sources/nfs/nfs_mounts.h"
+#include "sources/nfs/nfs_mountstats.h"
 
 namespace iohealth {
 
