@@ -5,9 +5,7 @@
 
 namespace iohealth {
 
-std::vector<std::unique_ptr<StorageSource>> make_storage_sources(bool no_bpf) {
-    // The daemon's clock is CLOCK_MONOTONIC too; one that lives as long as the process.
-    static const SteadyClock clock;
+std::vector<std::unique_ptr<StorageSource>> make_storage_sources(bool no_bpf, const Clock& clock) {
     std::vector<std::unique_ptr<StorageSource>> sources;
     sources.push_back(std::make_unique<DrbdSource>(DrbdSource::Options{}, clock));
     NfsSource::Options nfs;

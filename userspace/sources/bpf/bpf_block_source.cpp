@@ -9,7 +9,6 @@
 #include <bpf/libbpf.h>
 #include <spdlog/spdlog.h>
 #include <sys/sysmacros.h>
-#include <time.h>
 
 #include <fmt/format.h>
 #include <algorithm>
@@ -40,13 +39,6 @@ struct RqDeleter {
 struct BioDeleter {
     void operator()(block_bio* s) const { block_bio__destroy(s); }
 };
-
-std::uint64_t monotonic_ns() {
-    timespec ts{};
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000ULL +
-           static_cast<std::uint64_t>(ts.tv_nsec);
-}
 
 int libbpf_to_spdlog(enum libbpf_print_level level, const char* format, va_list args) {
     // Sized to the message: a verifier log (why a program was refused) is one long message.
@@ -283,7 +275,7 @@ void BpfBlockSource::scan_in_flight(int map_fd,
         if (bpf_map_delete_elem(map_fd, &key) == 0) ++stale_purged_;
 }
 
-std::map<dev_t, KernelEvidence> BpfBlockSource::collect(TimePoint /*now*/) {
+std::map<dev_t, KernelEvidence> BpfBlockSource::collect(TimePoint now) {
     std::map<dev_t, KernelEvidence> out;
     per_op_.clear();
 
@@ -317,7 +309,8 @@ std::map<dev_t, KernelEvidence> BpfBlockSource::collect(TimePoint /*now*/) {
         // this read and that the kernel does not count is a leak.
         std::map<std::uint32_t, std::uint32_t> kernel;
         std::map<std::uint32_t, std::uint32_t> accounting;  // devices with queue/iostats=1
-        const auto read_at_ns = monotonic_ns();
+        // The tick's time (the read follows it): an age is never overstated.
+        const auto read_at_ns = ktime_ns(now);
         for (const auto kdev : keys) {
             if (auto n = kernel_in_flight(user_dev(kdev))) kernel[kdev] = *n;
             if (queue_does_io_accounting(user_dev(kdev))) accounting[kdev] = kernel[kdev];
@@ -325,7 +318,6 @@ std::map<dev_t, KernelEvidence> BpfBlockSource::collect(TimePoint /*now*/) {
         std::map<std::uint32_t, InFlightView> tracked;
         if (family.inflight_fd >= 0)
             scan_in_flight(family.inflight_fd, accounting, read_at_ns, tracked);
-        const auto scanned_at_ns = monotonic_ns();
 
         for (const auto kdev : keys) {
             // No inflight file: the disk is gone (its stats entry stays, in case the number
@@ -358,10 +350,10 @@ std::map<dev_t, KernelEvidence> BpfBlockSource::collect(TimePoint /*now*/) {
             ev.in_flight = std::max(kernel_now, table_now);
             if (family.inflight_fd >= 0) {
                 ev.oldest_in_flight_age =
-                    t == tracked.end() || t->second.oldest_start_ns >= scanned_at_ns
+                    t == tracked.end() || t->second.oldest_start_ns >= read_at_ns
                         ? Duration{0}
                         : Duration{static_cast<std::int64_t>(
-                              (scanned_at_ns - t->second.oldest_start_ns) / 1000)};
+                              (read_at_ns - t->second.oldest_start_ns) / 1000)};
             }
             if (family.bio_based || options_.per_request) {
                 ev.issued = cur.issued - prev.issued;

@@ -5,8 +5,14 @@
 #include <cstdint>
 
 #include "core/histogram.h"
+#include "core/time.h"
 
 namespace iohealth {
+
+// `t` on the probes' clock (bpf_ktime_get_ns): the daemon's time is CLOCK_MONOTONIC too.
+constexpr std::uint64_t ktime_ns(TimePoint t) {
+    return to_usec(t) < 0 ? 0 : std::uint64_t(to_usec(t)) * 1000;
+}
 
 struct DevStatsTotals {
     std::uint64_t issued = 0;

@@ -1,7 +1,6 @@
 #include "sources/nfs/nfs_source.h"
 
 #include <spdlog/spdlog.h>
-#include <time.h>
 
 #include <fmt/format.h>
 #include <algorithm>
@@ -16,13 +15,6 @@ namespace iohealth {
 namespace {
 
 constexpr Duration kProbeRetry = std::chrono::seconds(5);
-
-std::uint64_t monotonic_ns() {
-    timespec ts{};
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000ULL +
-           static_cast<std::uint64_t>(ts.tv_nsec);
-}
 
 std::string path_name(const std::string& target) {
     std::string name = "nfs";
@@ -160,7 +152,7 @@ void NfsSource::refresh(TimePoint now) {
         warn_once(fmt::format("NFS source: unexpected line in {}, ignoring: '{}'",
                               options_.mountstats, line));
 
-    const std::uint64_t now_ns = monotonic_ns();
+    const std::uint64_t now_ns = ktime_ns(now);
     std::optional<NfsReading> reading;
     if (probes_) reading = probes_->read(previous_reading_ns_.value_or(0));
     const Duration since_previous{
