@@ -109,8 +109,13 @@ TEST_F(ReplayTest, BrokenRecordingsAreRefusedWithFileAndLine) {
 }
 
 TEST(JournalFields, CarryMessageIdPriorityAndEvidence) {
-    Event e{EventType::kVerdictChanged, TimePoint{5s}, 2, "vda", "STALLED -> DEAD: why", {}};
-    e.fields = {{"VERDICT", "DEAD"}, {"KERNEL_STALL_USEC", "25000000"}};
+    Assessment a;
+    a.verdict = Verdict::kDead;
+    a.reason = "why";
+    a.kernel_stall = 25s;
+    const Event e{
+        EventType::kVerdictChanged,         TimePoint{5s}, 2, "vda", "STALLED -> DEAD: why",
+        VerdictChange{Verdict::kStalled, a}};
     const auto f = journal_fields(e);
     const std::vector<std::string> expected{
         "MESSAGE_ID=3c5e1f6f0b8a4d6e9a2b7c41d0e8f512",
@@ -120,8 +125,16 @@ TEST(JournalFields, CarryMessageIdPriorityAndEvidence) {
         "DOCUMENTATION=man:iohealthd(8)",
         "IOHEALTH_EVENT=verdict-changed",
         "IOHEALTH_PATH=vda",
+        "IOHEALTH_OLD_VERDICT=STALLED",
         "IOHEALTH_VERDICT=DEAD",
+        "IOHEALTH_REASON=why",
+        "IOHEALTH_COMPLETED=0",
+        "IOHEALTH_ERRORS=0",
+        "IOHEALTH_IN_FLIGHT=0",
+        "IOHEALTH_P99_USEC=0",
         "IOHEALTH_KERNEL_STALL_USEC=25000000",
+        "IOHEALTH_HEARTBEAT_STALL_USEC=0",
+        "IOHEALTH_HEARTBEAT_GAP_USEC=0",
     };
     EXPECT_EQ(f, expected);
 }

@@ -16,12 +16,20 @@ namespace iohealth {
 namespace {
 
 Event step(EventType type, std::string path, Action action, bool dry_run = false) {
-    Event e{type, from_usec(1'000'000), 3, std::move(path), "step 2 restart-agent succeeded: ok",
-            {}};
-    e.fields.emplace_back("STEP", "2");
-    e.fields.emplace_back("ACTION", std::string(to_string(action)));
-    e.fields.emplace_back("DRY_RUN", dry_run ? "1" : "0");
-    return e;
+    return {type,
+            from_usec(1'000'000),
+            3,
+            std::move(path),
+            "step 2 restart-agent succeeded: ok",
+            LadderChange{action, 2, dry_run, std::nullopt, std::nullopt}};
+}
+
+// The IOHEALTH_<key> field journald gets, or nullopt.
+std::optional<std::string> field(const Event& e, const std::string& key) {
+    const std::string prefix = "IOHEALTH_" + key + "=";
+    for (const auto& f : journal_fields(e))
+        if (f.starts_with(prefix)) return f.substr(prefix.size());
+    return std::nullopt;
 }
 
 class VmEventSinkTest : public ::testing::Test {
@@ -58,9 +66,9 @@ constexpr const char* kPausedVm = "{\"name\":\"r-78-VM\",\"state\":\"paused (I/O
 TEST_F(VmEventSinkTest, AStepOnAPathNamesThePathsVms) {
     sink_.emit(step(EventType::kStepSucceeded, "nfs", Action::kRestartAgent));
     const Event e = only();
-    EXPECT_EQ(*e.field("VMS"), fmt::format("[{}]", kPausedVm));
-    EXPECT_EQ(*e.field("VMS_SCOPE"), "path");
-    EXPECT_EQ(*e.field("VMS_KNOWN"), "live");
+    EXPECT_EQ(*field(e, "VMS"), fmt::format("[{}]", kPausedVm));
+    EXPECT_EQ(*field(e, "VMS_SCOPE"), "path");
+    EXPECT_EQ(*field(e, "VMS_KNOWN"), "live");
     EXPECT_EQ(e.message,
               "step 2 restart-agent succeeded: ok; VMs on this path (last known state): r-78-VM "
               "(paused (I/O error))");
@@ -73,14 +81,14 @@ TEST_F(VmEventSinkTest, AStepOnAPathNamesThePathsVms) {
 TEST_F(VmEventSinkTest, ARebootEvenInDryRunNamesEveryVmOnTheHost) {
     sink_.emit(step(EventType::kStepStarted, "nfs", Action::kReboot, true));
     const Event e = only();
-    EXPECT_EQ(*e.field("VMS_SCOPE"), "host");
-    EXPECT_EQ(*e.field("VMS"),
+    EXPECT_EQ(*field(e, "VMS_SCOPE"), "host");
+    EXPECT_EQ(*field(e, "VMS"),
               fmt::format("[{{\"name\":\"i-2-87-VM\",\"state\":\"running\"}},{}]", kPausedVm));
 }
 
 TEST_F(VmEventSinkTest, AHostRequestNamesEveryVm) {
     sink_.emit(step(EventType::kStepFailed, "", Action::kCustom));
-    EXPECT_EQ(*only().field("VMS_SCOPE"), "host");
+    EXPECT_EQ(*field(only(), "VMS_SCOPE"), "host");
 }
 
 TEST_F(VmEventSinkTest, AStaleListSaysHowOldItIs) {
@@ -90,8 +98,8 @@ TEST_F(VmEventSinkTest, AStaleListSaysHowOldItIs) {
     track();
     sink_.emit(step(EventType::kStepSucceeded, "other", Action::kCustom));
     const Event e = only();
-    EXPECT_EQ(*e.field("VMS"), "[]");
-    EXPECT_EQ(*e.field("VMS_KNOWN"), "last known 12s ago (cannot connect to qemu:///system)");
+    EXPECT_EQ(*field(e, "VMS"), "[]");
+    EXPECT_EQ(*field(e, "VMS_KNOWN"), "last known 12s ago (cannot connect to qemu:///system)");
     EXPECT_TRUE(e.message.ends_with(
         "; no VMs on this path, last known 12s ago (cannot connect to qemu:///system)"))
         << e.message;
@@ -102,11 +110,11 @@ TEST_F(VmEventSinkTest, AVerdictChangeListsThePathsVms) {
     sink_.emit({EventType::kVerdictChanged, {}, 2, "other", "STALLED -> DEAD: no progress", {}});
     const auto events = out_.events();
     ASSERT_EQ(events.size(), 2u);
-    EXPECT_EQ(*events[0].field("VMS"), fmt::format("[{}]", kPausedVm));
+    EXPECT_EQ(*field(events[0], "VMS"), fmt::format("[{}]", kPausedVm));
     EXPECT_EQ(events[0].message,
               "STALLED -> DEAD: no progress; VMs on this path (last known state): r-78-VM "
               "(paused (I/O error))");
-    EXPECT_EQ(*events[1].field("VMS"), "[]");
+    EXPECT_EQ(*field(events[1], "VMS"), "[]");
     EXPECT_EQ(events[1].message, "STALLED -> DEAD: no progress");  // nothing to add
 }
 
@@ -116,7 +124,7 @@ TEST_F(VmEventSinkTest, LogOnlyStepsOtherEventsAndUntrackedHostsPassUnchanged) {
     sink_.emit({EventType::kEscalationStarted, {}, 3, "nfs", "ladder: log-only", {}});
     sink_.set_vms(std::nullopt, {});  // not tracked
     sink_.emit(step(EventType::kStepStarted, "nfs", Action::kReboot));
-    for (const Event& e : out_.events()) EXPECT_EQ(e.field("VMS"), nullptr) << e.message;
+    for (const Event& e : out_.events()) EXPECT_EQ(field(e, "VMS"), std::nullopt) << e.message;
     EXPECT_EQ(out_.events().size(), 3u);
 }
 

@@ -2,21 +2,8 @@
 
 #include <fmt/format.h>
 
-#include "core/enum_table.h"
-
 namespace iohealth {
 namespace {
-constexpr EnumTable<EscalationEventKind, 8> kKinds{{
-    {EscalationEventKind::kStarted, "escalation-started"},
-    {EscalationEventKind::kStepStarted, "step-started"},
-    {EscalationEventKind::kStepSucceeded, "step-succeeded"},
-    {EscalationEventKind::kStepFailed, "step-failed"},
-    {EscalationEventKind::kRateLimited, "step-rate-limited"},
-    {EscalationEventKind::kAverted, "escalation-averted"},
-    {EscalationEventKind::kSuppressed, "fence-suppressed"},
-    {EscalationEventKind::kExhausted, "escalation-exhausted"},
-}};
-
 std::string ladder_text(const std::vector<LadderStep>& ladder) {
     std::string s;
     for (const auto& step : ladder) {
@@ -26,10 +13,6 @@ std::string ladder_text(const std::vector<LadderStep>& ladder) {
     return s;
 }
 }  // namespace
-
-std::string_view to_string(EscalationEventKind k) {
-    return enum_name(kKinds, k);
-}
 
 EscalationEngine::EscalationEngine(std::string path, const PathPolicy& policy)
     : path_(std::move(path)), policy_(policy) {}
@@ -55,7 +38,7 @@ std::vector<EscalationEvent> EscalationEngine::on_assessment(const Assessment& a
         suppressed_ = false;
         if (!active_) return out;
         if (!latched_) {
-            out.push_back({EscalationEventKind::kAverted, step_, Action::kLogOnly, false,
+            out.push_back({EventType::kEscalationAverted, step_, Action::kLogOnly, false,
                            fmt::format("path recovered ({}) after step {} of {}",
                                        to_string(a.verdict), step_, steps),
                            std::nullopt});
@@ -66,13 +49,13 @@ std::vector<EscalationEvent> EscalationEngine::on_assessment(const Assessment& a
     } else if (mode.mode == Mode::kDisarmed) {
         const std::string why = mode.maintenance ? "maintenance" : "mode disarmed";
         if (active_) {
-            out.push_back({EscalationEventKind::kSuppressed, step_, Action::kLogOnly, false,
+            out.push_back({EventType::kFenceSuppressed, step_, Action::kLogOnly, false,
                            fmt::format("ladder stopped after step {} of {}: {}", step_, steps, why),
                            std::nullopt});
             stop();
             suppressed_ = true;
         } else if (!suppressed_) {
-            out.push_back({EscalationEventKind::kSuppressed, 0, Action::kLogOnly, false,
+            out.push_back({EventType::kFenceSuppressed, 0, Action::kLogOnly, false,
                            fmt::format("path DEAD but fencing is off: {}", why), std::nullopt});
             suppressed_ = true;
         }
@@ -81,7 +64,7 @@ std::vector<EscalationEvent> EscalationEngine::on_assessment(const Assessment& a
         active_ = true;
         step_ = 0;
         next_at_ = now;
-        out.push_back({EscalationEventKind::kStarted, 0, Action::kLogOnly,
+        out.push_back({EventType::kEscalationStarted, 0, Action::kLogOnly,
                        mode.mode == Mode::kDryRun,
                        fmt::format("ladder: {}", ladder_text(policy_.ladder)), std::nullopt});
     }
@@ -99,7 +82,7 @@ void EscalationEngine::start_next_steps(const Assessment& a, const EffectiveMode
         const auto last = last_run_.find(ls.action);
         if (ls.action != Action::kReboot && ls.action != Action::kLogOnly &&
             last != last_run_.end() && now - last->second < policy_.timings.repeat_interval) {
-            out.push_back({EscalationEventKind::kRateLimited, step_, ls.action, dry_run,
+            out.push_back({EventType::kStepRateLimited, step_, ls.action, dry_run,
                            fmt::format("{} ran {} ago (repeat_interval {})", to_string(ls.action),
                                        format_duration(now - last->second),
                                        format_duration(policy_.timings.repeat_interval)),
@@ -126,12 +109,12 @@ void EscalationEngine::start_next_steps(const Assessment& a, const EffectiveMode
                 ? fmt::format("step {} of {}; next step ({}) in {} if still DEAD", step_, steps,
                               to_string(policy_.ladder[step_].action), format_duration(ls.hold))
                 : fmt::format("step {} of {}; last step", step_, steps);
-        out.push_back({EscalationEventKind::kStepStarted, step_, ls.action, dry_run,
-                       std::move(detail), std::move(r)});
+        out.push_back(
+            {EventType::kStepStarted, step_, ls.action, dry_run, std::move(detail), std::move(r)});
     }
     if (step_ == steps && !exhausted_ && now >= next_at_) {
         exhausted_ = true;
-        out.push_back({EscalationEventKind::kExhausted, step_, Action::kLogOnly, dry_run,
+        out.push_back({EventType::kEscalationExhausted, step_, Action::kLogOnly, dry_run,
                        fmt::format("all {} steps ran and the path is still DEAD", steps),
                        std::nullopt});
     }
@@ -144,9 +127,8 @@ std::vector<EscalationEvent> EscalationEngine::on_result(const ActionResult& res
     if (it == pending_.end()) return out;  // not ours: a result is reported once
     const Pending p = it->second;
     pending_.erase(it);
-    out.push_back(
-        {result.ok ? EscalationEventKind::kStepSucceeded : EscalationEventKind::kStepFailed, p.step,
-         p.action, p.dry_run, result.detail, std::nullopt});
+    out.push_back({result.ok ? EventType::kStepSucceeded : EventType::kStepFailed, p.step, p.action,
+                   p.dry_run, result.detail, std::nullopt});
     if (!active_ || p.step != step_) return out;
     if (result.ok) {
         if (!p.dry_run && (p.action == Action::kGracefulReboot || p.action == Action::kReboot))

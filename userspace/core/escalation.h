@@ -17,26 +17,15 @@
 #include <vector>
 
 #include "core/classifier.h"
+#include "core/event_type.h"
 #include "core/executor.h"
 #include "core/mode.h"
 
 namespace iohealth {
 
-enum class EscalationEventKind {
-    kStarted,      // the ladder begins
-    kStepStarted,  // carries a request the caller must execute
-    kStepSucceeded,
-    kStepFailed,
-    kRateLimited,  // a step skipped because it ran recently
-    kAverted,      // the path recovered before the ladder finished
-    kSuppressed,   // DEAD, but the mode forbids fencing
-    kExhausted,    // every step ran and the path is still DEAD
-};
-std::string_view to_string(EscalationEventKind k);
-
 struct EscalationEvent {
-    EscalationEventKind kind;
-    int step = 0;  // 1-based, 0 when not about one step
+    EventType kind;  // kEscalationStarted .. kEscalationExhausted
+    int step = 0;    // 1-based, 0 when not about one step
     Action action = Action::kLogOnly;
     bool dry_run = false;
     std::string detail;

@@ -54,45 +54,6 @@ int verdict_priority(Verdict v) {
     return 6;
 }
 
-std::string usec(Duration d) {
-    return std::to_string(d.count());
-}
-
-void add_evidence(Event& e, const Assessment& a) {
-    e.fields.emplace_back("VERDICT", std::string(to_string(a.verdict)));
-    e.fields.emplace_back("REASON", a.reason);
-    e.fields.emplace_back("COMPLETED", std::to_string(a.completed));
-    e.fields.emplace_back("ERRORS", std::to_string(a.errors));
-    e.fields.emplace_back("IN_FLIGHT", std::to_string(a.in_flight));
-    e.fields.emplace_back("P99_USEC", usec(a.p99));
-    e.fields.emplace_back("KERNEL_STALL_USEC", usec(a.kernel_stall));
-    e.fields.emplace_back("HEARTBEAT_STALL_USEC", usec(a.heartbeat_stall));
-    e.fields.emplace_back("HEARTBEAT_GAP_USEC", usec(a.heartbeat_gap));
-    if (a.dead_at) e.fields.emplace_back("DEAD_IN_USEC", usec(*a.dead_at - a.at));
-}
-
-EventType type_of(EscalationEventKind k) {
-    switch (k) {
-        case EscalationEventKind::kStarted:
-            return EventType::kEscalationStarted;
-        case EscalationEventKind::kStepStarted:
-            return EventType::kStepStarted;
-        case EscalationEventKind::kStepSucceeded:
-            return EventType::kStepSucceeded;
-        case EscalationEventKind::kStepFailed:
-            return EventType::kStepFailed;
-        case EscalationEventKind::kRateLimited:
-            return EventType::kStepRateLimited;
-        case EscalationEventKind::kAverted:
-            return EventType::kEscalationAverted;
-        case EscalationEventKind::kSuppressed:
-            return EventType::kFenceSuppressed;
-        case EscalationEventKind::kExhausted:
-            return EventType::kEscalationExhausted;
-    }
-    return EventType::kEscalationStarted;
-}
-
 }  // namespace
 
 std::string_view to_string(EventType t) {
@@ -105,103 +66,102 @@ std::string_view message_id(EventType t) {
 std::vector<Event> events_for(const std::string& path, const Classification& c) {
     std::vector<Event> out;
     const Assessment& a = c.assessment;
-    if (c.verdict_changed) {
-        Event e{EventType::kVerdictChanged,
-                a.at,
-                verdict_priority(a.verdict),
-                path,
-                fmt::format("{} -> {}: {}", to_string(c.previous), to_string(a.verdict), a.reason),
-                {}};
-        e.fields.emplace_back("OLD_VERDICT", std::string(to_string(c.previous)));
-        add_evidence(e, a);
-        out.push_back(std::move(e));
-    }
-    if (c.fence_imminent) {
-        Event e{EventType::kFenceImminent,
-                a.at,
-                3,
-                path,
-                fmt::format("fence imminent: {}", a.reason),
-                {}};
-        add_evidence(e, a);
-        out.push_back(std::move(e));
-    }
-    if (c.near_miss) {
-        Event e{EventType::kNearMiss,
-                a.at,
-                4,
-                path,
-                fmt::format("near miss: no progress for {} of dead_after {}{}, then I/O completed",
-                            format_duration(c.near_miss->stalled_for),
-                            format_duration(c.near_miss->dead_after),
-                            c.near_miss->held_for.empty()
-                                ? std::string()
-                                : fmt::format(" (DEAD held for {}, which gave up by itself)",
-                                              c.near_miss->held_for)),
-                {}};
-        e.fields.emplace_back("STALLED_USEC", usec(c.near_miss->stalled_for));
-        e.fields.emplace_back("DEAD_AFTER_USEC", usec(c.near_miss->dead_after));
-        add_evidence(e, a);
-        out.push_back(std::move(e));
-    }
+    if (c.verdict_changed)
+        out.push_back(
+            {EventType::kVerdictChanged, a.at, verdict_priority(a.verdict), path,
+             fmt::format("{} -> {}: {}", to_string(c.previous), to_string(a.verdict), a.reason),
+             VerdictChange{c.previous, a}});
+    if (c.fence_imminent)
+        out.push_back({EventType::kFenceImminent, a.at, 3, path,
+                       fmt::format("fence imminent: {}", a.reason), VerdictWarning{a}});
+    if (c.near_miss)
+        out.push_back(
+            {EventType::kNearMiss, a.at, 4, path,
+             fmt::format("near miss: no progress for {} of dead_after {}{}, then I/O completed",
+                         format_duration(c.near_miss->stalled_for),
+                         format_duration(c.near_miss->dead_after),
+                         c.near_miss->held_for.empty()
+                             ? std::string()
+                             : fmt::format(" (DEAD held for {}, which gave up by itself)",
+                                           c.near_miss->held_for)),
+             NearMissSeen{*c.near_miss, a}});
     return out;
 }
 
-Event event_for(const std::string& path, const EscalationEvent& x, TimePoint at) {
+Event event_for(const std::string& path, const EscalationEvent& x, TimePoint at,
+                std::uint64_t request_id) {
     const bool real_fence =
-        !x.dry_run && x.kind == EscalationEventKind::kStepStarted && x.action != Action::kLogOnly;
+        !x.dry_run && x.kind == EventType::kStepStarted && x.action != Action::kLogOnly;
     int priority = 3;
     if (real_fence) priority = 2;
-    if (x.kind == EscalationEventKind::kAverted) priority = 5;
+    if (x.kind == EventType::kEscalationAverted) priority = 5;
     std::string what = x.step > 0 ? fmt::format("step {} {}", x.step, to_string(x.action)) : "";
     std::string prefix = x.dry_run ? "dry-run: " : "";
     std::string message;
     switch (x.kind) {
-        case EscalationEventKind::kStepStarted:
+        case EventType::kStepStarted:
             message = fmt::format("{}{} started: {}", prefix, what, x.detail);
             break;
-        case EscalationEventKind::kStepSucceeded:
+        case EventType::kStepSucceeded:
             message = fmt::format("{}{} succeeded: {}", prefix, what, x.detail);
             break;
-        case EscalationEventKind::kStepFailed:
+        case EventType::kStepFailed:
             message = fmt::format("{}{} FAILED: {}", prefix, what, x.detail);
             break;
-        case EscalationEventKind::kRateLimited:
+        case EventType::kStepRateLimited:
             message = fmt::format("{}{} skipped: {}", prefix, what, x.detail);
             break;
         default:
             message = fmt::format("{}{}: {}", prefix, to_string(x.kind), x.detail);
     }
-    Event e{type_of(x.kind), at, priority, path, std::move(message), {}};
-    if (x.step > 0) {
-        e.fields.emplace_back("STEP", std::to_string(x.step));
-        e.fields.emplace_back("ACTION", std::string(to_string(x.action)));
-    }
-    e.fields.emplace_back("DRY_RUN", x.dry_run ? "1" : "0");
-    e.fields.emplace_back("DETAIL", x.detail);
-    return e;
+    LadderChange ladder;
+    if (x.step > 0) ladder.action = x.action;
+    ladder.step = x.step;
+    ladder.dry_run = x.dry_run;
+    ladder.detail = x.detail;
+    // Events about one request carry its id so publishers can pair a step's start with its
+    // finish (D-Bus StepStarted / StepFinished).
+    const std::uint64_t id = x.request ? x.request->id : request_id;
+    const bool step_result =
+        x.kind == EventType::kStepSucceeded || x.kind == EventType::kStepFailed;
+    if (x.request || (step_result && id != 0)) ladder.id = id;
+    return {x.kind, at, priority, path, std::move(message), std::move(ladder)};
 }
 
 Event event_for(const ModeChange& change, TimePoint at) {
-    auto text = [](const EffectiveMode& m) {
-        return m.maintenance ? std::string("maintenance") : std::string(to_string(m.mode));
-    };
-    Event e{EventType::kModeChanged,
+    return {EventType::kModeChanged,
             at,
             4,
             "",
-            fmt::format("mode {} -> {}: {}", text(change.from), text(change.to), change.reason),
-            {}};
-    e.fields.emplace_back("MODE", text(change.to));
-    e.fields.emplace_back("OLD_MODE", text(change.from));
-    e.fields.emplace_back("DETAIL", change.reason);
-    return e;
+            fmt::format("mode {} -> {}: {}", mode_text(change.from), mode_text(change.to),
+                        change.reason),
+            change};
 }
 
-const std::string* Event::field(std::string_view key) const {
-    for (const auto& [k, v] : fields)
-        if (k == key) return &v;
-    return nullptr;
+Event request_event(EventType type, const ActionRequest& r, TimePoint at,
+                    const std::string& detail) {
+    const bool real_fence = !r.dry_run && r.action != Action::kLogOnly;
+    int priority = type == EventType::kStepFailed ? 3 : 5;
+    if (type == EventType::kStepStarted) priority = real_fence ? 2 : 4;
+    std::string outcome = "started";
+    if (type != EventType::kStepStarted)
+        outcome = type == EventType::kStepSucceeded ? "succeeded" : "FAILED";
+    return {type,
+            at,
+            priority,
+            "",
+            fmt::format("{}requested {} {}: {}", r.dry_run ? "dry-run: " : "", to_string(r.action),
+                        outcome, detail),
+            LadderChange{r.action, 0, r.dry_run, detail, r.id}};
+}
+
+Event reboot_record(const ActionRequest& r, TimePoint at) {
+    return {EventType::kStepStarted,
+            at,
+            2,
+            r.path,
+            fmt::format("rebooting now through {}: {}", "sysrq", r.reason),
+            LadderChange{Action::kReboot, r.step, false, std::nullopt, std::nullopt}};
 }
 
 std::string format_event(const Event& e) {

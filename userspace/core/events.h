@@ -1,35 +1,53 @@
 #pragma once
-// Neutral event records: what publishers (journald, stdout, D-Bus, the recorder) are told.
-// One type per alertable event, each with a fixed journald MESSAGE_ID (see
-// systemd/iohealthd.catalog).
+// Neutral event records: what publishers (journald, stdout, D-Bus) are told. Built here only;
+// each type carries its typed payload, which the publishers read (text only at the edges).
+#include <cstdint>
+#include <optional>
 #include <string>
-#include <string_view>
-#include <utility>
+#include <variant>
 #include <vector>
 
 #include "core/classifier.h"
 #include "core/escalation.h"
+#include "core/event_type.h"
 #include "core/mode.h"
 
 namespace iohealth {
 
-enum class EventType {
-    kVerdictChanged,
-    kFenceImminent,
-    kNearMiss,
-    kEscalationStarted,
-    kStepStarted,
-    kStepSucceeded,
-    kStepFailed,
-    kStepRateLimited,
-    kEscalationAverted,
-    kFenceSuppressed,
-    kEscalationExhausted,
-    kModeChanged,
+// What each type of event carries, typed; the journald sink turns it into IOHEALTH_* fields.
+struct VerdictChange {  // kVerdictChanged
+    Verdict previous = Verdict::kHealthy;
+    Assessment assessment;
 };
-std::string_view to_string(EventType t);
-// 32 lowercase hex digits, as journald wants it.
-std::string_view message_id(EventType t);
+struct VerdictWarning {  // kFenceImminent
+    Assessment assessment;
+};
+struct NearMissSeen {  // kNearMiss
+    NearMiss near_miss;
+    Assessment assessment;
+};
+// kEscalationStarted .. kEscalationExhausted: a path's ladder, a host ladder, or a RequestFence
+// (step 0).
+struct LadderChange {
+    std::optional<Action> action;  // with `step`: the event is about one step
+    int step = 0;                  // 1-based in a ladder; 0: a RequestFence
+    bool dry_run = false;
+    std::optional<std::string> detail;
+    std::optional<std::uint64_t> id;  // the request a step is about: pairs start with finish
+};
+using EventPayload = std::variant<VerdictChange, VerdictWarning, NearMissSeen, LadderChange,
+                                  ModeChange>;  // kModeChanged
+
+// The guests an event affects, added by the daemon's VM sink.
+struct EventVms {
+    struct Vm {
+        std::string name;
+        std::string state;
+    };
+    std::vector<Vm> vms;
+    bool host = false;  // the whole host's guests (a reboot), else the path's
+    std::string known;  // "live", or how old the list is while libvirt is unreachable
+};
 
 struct Event {
     EventType type;
@@ -37,16 +55,25 @@ struct Event {
     int priority = 6;  // syslog scale: 2 crit .. 6 info
     std::string path;  // empty for daemon-wide events
     std::string message;
-    // IOHEALTH_* fields without the prefix, in a fixed order (stable output for replays).
-    std::vector<std::pair<std::string, std::string>> fields;
+    EventPayload payload;
+    std::optional<EventVms> vms = std::nullopt;
 
-    // The value of field `key` (without the prefix), or null.
-    const std::string* field(std::string_view key) const;
+    // The ladder payload, or null for the other types.
+    const LadderChange* ladder() const { return std::get_if<LadderChange>(&payload); }
 };
 
 std::vector<Event> events_for(const std::string& path, const Classification& c);
-Event event_for(const std::string& path, const EscalationEvent& e, TimePoint at);
+// `request_id`: the request an escalation event is about, when it carries none itself (a
+// step's result); 0: none.
+Event event_for(const std::string& path, const EscalationEvent& e, TimePoint at,
+                std::uint64_t request_id = 0);
 Event event_for(const ModeChange& change, TimePoint at);
+// A RequestFence's start (kStepStarted) or result (kStepSucceeded/kStepFailed); `detail` is
+// the caller's reason or the executor's detail.
+Event request_event(EventType type, const ActionRequest& r, TimePoint at,
+                    const std::string& detail);
+// The record the sysrq reboot writes before the trigger: nothing after it is ever logged.
+Event reboot_record(const ActionRequest& r, TimePoint at);
 
 // One line, deterministic: "12.000 STALLED path=sda message... KEY=value ...".
 std::string format_event(const Event& e);

@@ -17,8 +17,7 @@ TickOutput HostLadder::tick(const EffectiveMode& mode, TimePoint now) {
     dead_.at = now;
     auto events = escalation_.on_assessment(dead_, mode, now);
     finished_ = std::any_of(events.begin(), events.end(), [](const EscalationEvent& e) {
-        return e.kind == EscalationEventKind::kExhausted ||
-               e.kind == EscalationEventKind::kSuppressed;
+        return e.kind == EventType::kEscalationExhausted || e.kind == EventType::kFenceSuppressed;
     });
     append_escalation(out, name_, std::move(events), now);
     pending_ += out.requests.size();

@@ -27,4 +27,8 @@ std::optional<ModeChange> ModeState::expire(TimePoint now) {
     return ModeChange{from, effective(), "maintenance ended, re-armed"};
 }
 
+std::string mode_text(const EffectiveMode& m) {
+    return m.maintenance ? "maintenance" : std::string(to_string(m.mode));
+}
+
 }  // namespace iohealth

@@ -15,6 +15,9 @@ struct EffectiveMode {
     bool operator==(const EffectiveMode&) const = default;
 };
 
+// "maintenance" while a window is open, else the mode's name.
+std::string mode_text(const EffectiveMode& m);
+
 struct ModeChange {
     EffectiveMode from;
     EffectiveMode to;

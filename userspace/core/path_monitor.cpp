@@ -2,20 +2,12 @@
 
 namespace iohealth {
 
-// `result_id`: the request a step result answers (0 for a tick). Events about one request
-// carry its id (ID=) so publishers can pair a step's start with its finish (D-Bus StepStarted /
-// StepFinished); format_event() leaves fields out, so replay output does not change.
+// `result_id`: the request a step result answers (0 for a tick).
 void append_escalation(TickOutput& out, const std::string& path,
                        std::vector<EscalationEvent> events, TimePoint at, std::uint64_t result_id) {
     for (auto& e : events) {
-        Event event = event_for(path, e, at);
-        const std::uint64_t id = e.request ? e.request->id : result_id;
-        const bool step_result = e.kind == EscalationEventKind::kStepSucceeded ||
-                                 e.kind == EscalationEventKind::kStepFailed;
-        if (e.request || (step_result && id != 0))
-            event.fields.emplace_back("ID", std::to_string(id));
+        out.events.push_back(event_for(path, e, at, result_id));
         if (e.request) out.requests.push_back(*e.request);
-        out.events.push_back(std::move(event));
     }
 }
 

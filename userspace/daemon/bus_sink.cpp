@@ -7,42 +7,41 @@
 namespace iohealth {
 namespace {
 
-std::string text(const Event& e, std::string_view key) {
-    const std::string* v = e.field(key);
-    return v ? *v : std::string();
-}
-std::uint64_t number(const Event& e, std::string_view key) {
-    const std::string* v = e.field(key);
-    return v ? std::stoull(*v) : 0;
+std::string action_text(const LadderChange& l) {
+    return l.action ? std::string(to_string(*l.action)) : std::string();
 }
 
 }  // namespace
 
 void BusSink::emit(const Event& e) {
     try {
+        const LadderChange* ladder = e.ladder();
         switch (e.type) {
             case EventType::kVerdictChanged:
-                service_.emit_verdict_changed(e.path, text(e, "OLD_VERDICT"), text(e, "VERDICT"),
-                                              text(e, "REASON"));
+                if (const auto* v = std::get_if<VerdictChange>(&e.payload))
+                    service_.emit_verdict_changed(e.path, std::string(to_string(v->previous)),
+                                                  std::string(to_string(v->assessment.verdict)),
+                                                  v->assessment.reason);
                 break;
             case EventType::kEscalationStarted:
-                service_.emit_escalation_started(e.path, text(e, "DETAIL"));
+                if (ladder) service_.emit_escalation_started(e.path, ladder->detail.value_or(""));
                 break;
             case EventType::kStepStarted:
-                // Only events about a request (ID=) pair with a StepFinished; the journal-only
-                // record the sysrq step writes just before the reboot has none.
-                if (!e.field("ID")) break;
-                service_.emit_step_started(e.path, number(e, "ID"), int(number(e, "STEP")),
-                                           text(e, "ACTION"), text(e, "DRY_RUN") == "1");
+                // Only events about a request (an id) pair with a StepFinished; the
+                // journal-only record the sysrq step writes just before the reboot has none.
+                if (!ladder || !ladder->id) break;
+                service_.emit_step_started(e.path, *ladder->id, ladder->step, action_text(*ladder),
+                                           ladder->dry_run);
                 break;
             case EventType::kStepSucceeded:
             case EventType::kStepFailed:
-                service_.emit_step_finished(e.path, number(e, "ID"), int(number(e, "STEP")),
-                                            text(e, "ACTION"), e.type == EventType::kStepSucceeded,
-                                            text(e, "DETAIL"));
+                if (!ladder) break;
+                service_.emit_step_finished(
+                    e.path, ladder->id.value_or(0), ladder->step, action_text(*ladder),
+                    e.type == EventType::kStepSucceeded, ladder->detail.value_or(""));
                 break;
             case EventType::kEscalationAverted:
-                service_.emit_escalation_averted(e.path, text(e, "DETAIL"));
+                if (ladder) service_.emit_escalation_averted(e.path, ladder->detail.value_or(""));
                 break;
             default:
                 break;

@@ -15,20 +15,6 @@ std::string with_caller(const std::string& reason, const Caller& c) {
     return fmt::format("{} (uid {}, pid {}, {})", reason, c.uid, c.pid, c.bus_name);
 }
 
-Event host_step_event(EventType type, const ActionRequest& r, TimePoint now, std::string message,
-                      const std::string& detail) {
-    const bool real_fence = !r.dry_run && r.action != Action::kLogOnly;
-    int priority = type == EventType::kStepFailed ? 3 : 5;
-    if (type == EventType::kStepStarted) priority = real_fence ? 2 : 4;
-    Event e{type, now, priority, "", std::move(message), {}};
-    e.fields.emplace_back("STEP", "0");
-    e.fields.emplace_back("ACTION", std::string(to_string(r.action)));
-    e.fields.emplace_back("DRY_RUN", r.dry_run ? "1" : "0");
-    e.fields.emplace_back("DETAIL", detail);
-    e.fields.emplace_back("ID", std::to_string(r.id));
-    return e;
-}
-
 }  // namespace
 
 void CommandHandler::handle(Command& command, TimePoint now) {
@@ -52,11 +38,7 @@ void CommandHandler::handle(FenceCommand& c, TimePoint now) {
     ActionRequest r = c.request;
     // The mode at the time it runs: anything but armed only describes the action.
     r.dry_run = engine_.mode().effective().mode != Mode::kArmed;
-    const std::string prefix = r.dry_run ? "dry-run: " : "";
-    sink_.emit(host_step_event(EventType::kStepStarted, r, now,
-                               fmt::format("{}requested {} started: {}", prefix,
-                                           to_string(r.action), with_caller(r.reason, c.caller)),
-                               with_caller(r.reason, c.caller)));
+    sink_.emit(request_event(EventType::kStepStarted, r, now, with_caller(r.reason, c.caller)));
     host_requests_[r.id] = r;
     DaemonControl* control = &control_;
     executor_.execute(r, [control](ActionResult result) {
@@ -96,12 +78,8 @@ void CommandHandler::handle(FenceResultCommand& c, TimePoint now) {
     if (it == host_requests_.end()) return;
     const ActionRequest r = it->second;
     host_requests_.erase(it);
-    const bool ok = c.result.ok;
-    sink_.emit(host_step_event(
-        ok ? EventType::kStepSucceeded : EventType::kStepFailed, r, now,
-        fmt::format("{}requested {} {}: {}", r.dry_run ? "dry-run: " : "", to_string(r.action),
-                    ok ? "succeeded" : "FAILED", c.result.detail),
-        c.result.detail));
+    sink_.emit(request_event(c.result.ok ? EventType::kStepSucceeded : EventType::kStepFailed, r,
+                             now, c.result.detail));
 }
 
 void CommandHandler::handle(ReloadCommand& c, TimePoint) {

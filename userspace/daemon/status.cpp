@@ -5,10 +5,6 @@
 
 namespace iohealth {
 
-std::string mode_text(const EffectiveMode& m) {
-    return m.maintenance ? "maintenance" : std::string(to_string(m.mode));
-}
-
 std::uint64_t realtime_ms_usec(TimePoint t) {
     return realtime_usec(t) / 1000 * 1000;
 }

@@ -25,9 +25,6 @@ std::vector<PathSnapshot> project_status(const std::vector<std::unique_ptr<PathM
                                          const std::map<std::string, PathContext>& context,
                                          TimePoint now);
 
-// The mode as the bus shows it: "maintenance" while a window is open.
-std::string mode_text(const EffectiveMode& m);
-
 // Fence-by times move with the realtime/monotonic offset by a microsecond or so from tick
 // to tick; milliseconds keep the property from changing when the deadline did not.
 std::uint64_t realtime_ms_usec(TimePoint t);

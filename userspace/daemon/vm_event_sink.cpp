@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
-#include <nlohmann/json.hpp>
 
 namespace iohealth {
 namespace {
@@ -13,8 +12,8 @@ bool is_step(EventType t) {
 }
 
 // Actions that take the whole host down, and with it every guest on it.
-bool host_wide(std::string_view action) {
-    return action == to_string(Action::kReboot) || action == to_string(Action::kGracefulReboot);
+bool host_wide(Action action) {
+    return action == Action::kReboot || action == Action::kGracefulReboot;
 }
 
 std::string listing(const std::vector<VmOnPath>& vms) {
@@ -34,8 +33,10 @@ void VmEventSink::set_vms(std::optional<VmSnapshot> host,
 }
 
 void VmEventSink::emit(const Event& e) {
-    const std::string* action = e.field("ACTION");
-    const bool fence = is_step(e.type) && action && *action != to_string(Action::kLogOnly);
+    const LadderChange* ladder = e.ladder();
+    // A step that acts (log-only does not).
+    const Action* action = ladder && ladder->action ? &*ladder->action : nullptr;
+    const bool fence = is_step(e.type) && action && *action != Action::kLogOnly;
     const bool verdict =
         (e.type == EventType::kVerdictChanged || e.type == EventType::kFenceImminent) &&
         !e.path.empty();
@@ -59,13 +60,9 @@ void VmEventSink::emit(const Event& e) {
         known = s.as_of ? fmt::format("last known {} ago ({})",
                                       format_duration(clock_.now() - *s.as_of), s.error)
                         : fmt::format("never known ({})", s.error);
-    nlohmann::json list = nlohmann::json::array();
-    for (const auto& vm : vms) list.push_back({{"name", vm.name}, {"state", vm.state}});
-
     Event annotated = e;
-    annotated.fields.emplace_back("VMS", list.dump());
-    annotated.fields.emplace_back("VMS_SCOPE", host ? "host" : "path");
-    annotated.fields.emplace_back("VMS_KNOWN", known);
+    annotated.vms = EventVms{{}, host, known};
+    for (const auto& vm : vms) annotated.vms->vms.push_back({vm.name, vm.state});
     const std::string where = host ? "this host" : "this path";
     const std::string stale = s.connected ? "" : fmt::format(", {}", known);
     if (!vms.empty())
@@ -73,10 +70,10 @@ void VmEventSink::emit(const Event& e) {
             fmt::format("; VMs on {} (last known state{}): {}", where, stale, listing(vms));
     else if (fence)  // a fence record says so even when it left no VM behind
         annotated.message += fmt::format("; no VMs on {}{}", where, stale);
-    if (fence && e.type == EventType::kStepStarted && *action == to_string(Action::kGracefulReboot))
+    if (fence && e.type == EventType::kStepStarted && *action == Action::kGracefulReboot)
         spdlog::warn("Graceful reboot{}: {} VM(s) on this host, state {}: {}",
-                     e.field("DRY_RUN") && *e.field("DRY_RUN") == "1" ? " (dry-run)" : "",
-                     vms.size(), known, vms.empty() ? "none" : listing(vms));
+                     ladder->dry_run ? " (dry-run)" : "", vms.size(), known,
+                     vms.empty() ? "none" : listing(vms));
     out_.emit(annotated);
 }
 

@@ -41,16 +41,7 @@ std::unique_ptr<Executor> make_executor(const std::string& sysrq_path, EventSink
     sysrq.trigger_path = sysrq_path;
     // The reason reaches the journal before the write: nothing after it is ever logged.
     sysrq.record_first = [&sink, &clock](const ActionRequest& r) {
-        Event e{EventType::kStepStarted,
-                clock.now(),
-                2,
-                r.path,
-                fmt::format("rebooting now through {}: {}", "sysrq", r.reason),
-                {}};
-        e.fields.emplace_back("ACTION", "reboot");
-        e.fields.emplace_back("STEP", std::to_string(r.step));
-        e.fields.emplace_back("DRY_RUN", "0");
-        sink.emit(e);
+        sink.emit(reboot_record(r, clock.now()));
     };
     auto reboot = std::make_unique<SysrqRebootExecutor>(sysrq);
     if (!reboot->open_error().empty())
