@@ -30,6 +30,7 @@
 #include "daemon/control.h"
 #include "daemon/engine.h"
 #include "daemon/explain.h"
+#include "daemon/status_line.h"
 #include "daemon/storage_sources.h"
 #include "daemon/vm_event_sink.h"
 #include "dbus/bus_names.h"
@@ -170,11 +171,12 @@ std::unique_ptr<KernelSource> make_kernel_source(bool no_bpf) {
     return std::make_unique<DiskstatsSource>();
 }
 
-std::unique_ptr<Executor> make_executor(const std::string& sysrq_path, EventSink& sink) {
+std::unique_ptr<Executor> make_executor(const std::string& sysrq_path,
+                                        const GracefulRebootOptions& graceful, EventSink& sink) {
     std::map<Action, std::unique_ptr<Executor>> real;
     real[Action::kLogOnly] = std::make_unique<LogOnlyExecutor>();
     real[Action::kRestartAgent] = std::make_unique<RestartAgentExecutor>();
-    real[Action::kGracefulReboot] = std::make_unique<GracefulRebootExecutor>();
+    real[Action::kGracefulReboot] = std::make_unique<GracefulRebootExecutor>(graceful);
     real[Action::kCustom] = std::make_unique<CustomCommandExecutor>();
     SysrqRebootOptions sysrq;
     sysrq.trigger_path = sysrq_path;
@@ -282,6 +284,7 @@ class Daemon {
     std::unique_ptr<Executor> executor_;
     std::unique_ptr<Engine> engine_;
     std::map<std::uint64_t, ActionRequest> host_requests_;  // RequestFence in flight, by id
+    std::string status_line_;                               // last sd_notify STATUS=
 };
 
 void Daemon::set_paths(const DaemonConfig& config) {
@@ -401,7 +404,12 @@ int Daemon::run() {
             LibvirtSource::Options{.uri = config_.libvirt_uri}, clock_);
         libvirt_->start();
     }
-    executor_ = make_executor(sysrq_path, sink_);
+    GracefulRebootOptions graceful;
+    graceful.watchdog_device = config_.watchdog_device;
+    // The watchdog fires a tick after the deadline: the daemon's own next step, if it still
+    // runs, goes first and records why.
+    graceful.watchdog_margin = config_.tick;
+    executor_ = make_executor(sysrq_path, graceful, sink_);
     engine_ = std::make_unique<Engine>(paths, mode, sink_, *executor_, recorder_.get());
 
     const TimePoint start = clock_.now();
@@ -591,6 +599,11 @@ void Daemon::publish(TimePoint now) {
         snapshots.emplace(st.name, std::move(snap));
     }
     control_->publish(std::move(snapshots), mode);
+    // systemd's status line, sent when it changes (not every tick).
+    if (std::string line = status_line(mode_text(mode), statuses); line != status_line_) {
+        status_line_ = std::move(line);
+        sd_notifyf(0, "STATUS=%s", status_line_.c_str());
+    }
     if (!service_) return;
     try {
         service_->update(statuses);
