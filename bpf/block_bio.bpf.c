@@ -10,7 +10,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 
-#include "block_common.bpf.h"
+#include "block.bpf.h"
 
 const volatile bool filter_dev = true;
 
@@ -69,6 +69,7 @@ int BPF_PROG(handle_bio_complete, struct request_queue *q, struct bio *bio)
 	__u64 key = (__u64)bio;
 	__u64 now, start;
 	__u32 dev, op, bytes;
+	__u8 status;
 
 	/* Misses are bios queued before attach and split children (the parent completes last,
 	 * carrying the whole bio's latency). */
@@ -84,7 +85,9 @@ int BPF_PROG(handle_bio_complete, struct request_queue *q, struct bio *bio)
 	if (!s)
 		return 0;
 	now = bpf_ktime_get_ns();
-	ioh_record_completion(s, op, now - start, now > start, now, bio->bi_status, bytes);
+	status = bio->bi_status;
+	ioh_record_completion(s, op, now - start, now > start, now, status != 0, ioh_err_kind(status),
+			      bytes);
 	return 0;
 }
 

@@ -6,7 +6,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 
-#include "block_common.bpf.h"
+#include "block.bpf.h"
 
 /* Only devices userspace put in rq_dev_stats (the allow-list). false: every disk, up to
  * IOH_MAX_DEVS. */
@@ -135,7 +135,7 @@ int BPF_PROG(handle_rq_complete, struct request *rq, long error, unsigned int nr
 	if (!start)
 		ioh_diag_inc(&rq_diag, IOH_DIAG_NO_START_TIME);
 	ioh_record_completion(s, ioh_op(rq->cmd_flags), now - start, start != 0 && now > start,
-			      now, status, nr_bytes);
+			      now, status != 0, ioh_err_kind(status), nr_bytes);
 	return 0;
 }
 

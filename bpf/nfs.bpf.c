@@ -14,7 +14,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 
-#include "block_common.bpf.h"
+#include "dev_stats.bpf.h"
 
 #define IOH_ETIMEDOUT 110
 #define IOH_EIO 5
@@ -138,7 +138,7 @@ static __always_inline void done(__u64 key, struct rpc_task___ioh *task, struct 
 	struct ioh_inflight *e;
 	struct ioh_dev_stats *s;
 	__u64 now = bpf_ktime_get_ns(), start = 0;
-	__u32 dev = BPF_CORE_READ(inode, i_sb, s_dev), bytes = 0, slot;
+	__u32 dev = BPF_CORE_READ(inode, i_sb, s_dev), bytes = 0;
 	int status = BPF_CORE_READ(task, tk_status);
 
 	e = bpf_map_lookup_elem(&nfs_inflight, &key);
@@ -150,21 +150,9 @@ static __always_inline void done(__u64 key, struct rpc_task___ioh *task, struct 
 	s = ioh_dev_stats(&nfs_dev_stats, &nfs_diag, dev, false);
 	if (!s)
 		return;
-	s->completed += 1;
-	s->last_complete_ns = now;
-	if (status < 0)
-		s->errors[nfs_err_kind(status)] += 1;
-	else
-		s->bytes += bytes;
-	/* Initiated before the probes were attached: no latency. */
-	if (!start || now <= start)
-		return;
-	/* The barrier makes the compiler keep a bound check the verifier can see (its version of
-	 * the clamp in ioh_latency_slot checked a copy). */
-	slot = ioh_latency_slot(now - start);
-	barrier_var(slot);
-	if (slot < IOH_HIST_SLOTS && op < IOH_OP_MAX)
-		s->hist[op][slot] += 1;
+	/* start is 0 for an RPC initiated before the probes were attached: no latency. */
+	ioh_record_completion(s, op, now - start, start && now > start, now, status < 0,
+			      nfs_err_kind(status), bytes);
 }
 
 SEC("tp_btf/nfs_initiate_read")

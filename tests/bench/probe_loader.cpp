@@ -20,7 +20,7 @@
 
 #include "calibration.skel.h"
 #include "core/time.h"
-#include "sources/bpf_block_source.h"
+#include "sources/bpf/bpf_block_source.h"
 
 namespace {
 

@@ -1,5 +1,5 @@
 // Block device discovery and resolution on this machine's real sysfs and mount table.
-#include "sources/block_devices.h"
+#include "sources/block/block_devices.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>

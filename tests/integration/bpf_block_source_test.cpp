@@ -28,7 +28,7 @@
 #include "core/time.h"
 #include "integration/bpf_zram_device.h"
 #include "integration/loop_device.h"
-#include "sources/bpf_block_source.h"
+#include "sources/bpf/bpf_block_source.h"
 
 namespace iohealth {
 namespace {

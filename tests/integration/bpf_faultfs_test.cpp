@@ -8,7 +8,7 @@
 
 #include "harness/faultfs_fixture.h"
 #include "integration/direct_io.h"
-#include "sources/bpf_block_source.h"
+#include "sources/bpf/bpf_block_source.h"
 
 namespace iohealth {
 namespace {

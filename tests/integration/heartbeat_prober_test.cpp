@@ -1,6 +1,6 @@
 // The heartbeat prober and the diskstats source on real loop devices, healthy and with
 // faults injected through faultfs.
-#include "sources/heartbeat_prober.h"
+#include "sources/block/heartbeat_prober.h"
 
 #include <gtest/gtest.h>
 #include <sys/sysmacros.h>
@@ -18,7 +18,7 @@
 #include "integration/run_command.h"
 #include "integration/scoped_mount.h"
 #include "integration/temp_dir.h"
-#include "sources/diskstats_source.h"
+#include "sources/block/diskstats_source.h"
 
 namespace iohealth {
 namespace {

@@ -3,7 +3,7 @@
 // events through the driver (test:///default); reconnecting once the URI works. The test
 // driver never raises I/O errors, so that event and the I/O-error pause are fed to the
 // source's libvirt callbacks directly, with a domain of the driver.
-#include "sources/libvirt_source.h"
+#include "sources/libvirt/libvirt_source.h"
 
 #include <libvirt/libvirt.h>
 #include <sys/sysmacros.h>
@@ -20,7 +20,7 @@
 #include "integration/loop_device.h"
 #include "integration/scoped_mount.h"
 #include "integration/temp_dir.h"
-#include "sources/libvirt_path_vms.h"
+#include "sources/libvirt/libvirt_path_vms.h"
 
 namespace iohealth {
 namespace {

@@ -8,9 +8,9 @@
 #include <string>
 
 #include "integration/direct_io.h"
-#include "sources/bpf_block_devices.h"
-#include "sources/nfs_mounts.h"
-#include "sources/nfs_probes.h"
+#include "sources/bpf/bpf_block_devices.h"
+#include "sources/nfs/nfs_mounts.h"
+#include "sources/nfs/nfs_probes.h"
 
 namespace iohealth {
 namespace {
@@ -65,6 +65,8 @@ TEST_F(NfsProbesTest, DirectWritesAndReadsAreCountedOnTheMountAndItsTransport) {
     }
     EXPECT_TRUE(transport) << "no transport to " << mount_.options.server_addr;
     EXPECT_FALSE(after.data_in_flight.contains(kdev)) << "every write completed";
+    EXPECT_EQ(probes_->diagnostics().inflight_update_failed, 0u);
+    EXPECT_EQ(probes_->diagnostics().device_update_failed, 0u);
 }
 
 }  // namespace

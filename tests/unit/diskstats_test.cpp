@@ -1,4 +1,4 @@
-#include "sources/diskstats_source.h"
+#include "sources/block/diskstats_source.h"
 
 #include "fixture_text.h"
 #include "log_capture.h"

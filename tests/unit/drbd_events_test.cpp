@@ -1,4 +1,4 @@
-#include "sources/drbd_events.h"
+#include "sources/drbd/drbd_events.h"
 
 #include <gtest/gtest.h>
 

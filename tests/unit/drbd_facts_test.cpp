@@ -1,9 +1,9 @@
-#include "sources/drbd_facts.h"
+#include "sources/drbd/drbd_facts.h"
 
 #include <gtest/gtest.h>
 
 #include "fixture_text.h"
-#include "sources/drbd_startup_check.h"
+#include "sources/drbd/drbd_startup_check.h"
 
 namespace iohealth {
 namespace {

@@ -1,4 +1,4 @@
-#include "sources/drbd_show.h"
+#include "sources/drbd/drbd_show.h"
 
 #include <gtest/gtest.h>
 

@@ -1,7 +1,7 @@
 // DrbdSource against a stand-in drbdsetup (a shell script printing captured fixtures): the
 // worker thread, the long-running child and its restart, the statistics refresh, discovery,
 // and the host without DRBD.
-#include "sources/drbd_source.h"
+#include "sources/drbd/drbd_source.h"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>

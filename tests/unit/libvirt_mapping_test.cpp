@@ -6,9 +6,9 @@
 #include <gtest/gtest.h>
 
 #include "core/path_monitor.h"
-#include "sources/libvirt_disk_location.h"
-#include "sources/libvirt_domain_xml.h"
-#include "sources/libvirt_path_vms.h"
+#include "sources/libvirt/libvirt_disk_location.h"
+#include "sources/libvirt/libvirt_domain_xml.h"
+#include "sources/libvirt/libvirt_path_vms.h"
 
 namespace iohealth {
 namespace {

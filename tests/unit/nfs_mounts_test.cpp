@@ -4,7 +4,7 @@
 
 #include <gtest/gtest.h>
 
-#include "sources/nfs_mounts.h"
+#include "sources/nfs/nfs_mounts.h"
 
 namespace iohealth {
 namespace {

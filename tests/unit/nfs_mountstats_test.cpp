@@ -4,7 +4,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "sources/nfs_mountstats.h"
+#include "sources/nfs/nfs_mountstats.h"
 
 namespace iohealth {
 namespace {

@@ -9,8 +9,8 @@
 #include <fstream>
 
 #include "integration/temp_dir.h"
-#include "sources/nfs_evidence.h"
-#include "sources/nfs_source.h"
+#include "sources/nfs/nfs_evidence.h"
+#include "sources/nfs/nfs_source.h"
 
 namespace iohealth {
 namespace {

@@ -36,8 +36,10 @@ class VmEventSinkTest : public ::testing::Test {
         b.reason = VIR_DOMAIN_PAUSED_IOERROR;
         snapshot_.connected = true;
         snapshot_.vms = {a, b};
-        sink_.set_path_vms({{"nfs", {{"r-78-VM", "paused (I/O error)"}}}});
+        track();
     }
+    // What the daemon loop hands the sink each tick.
+    void track() { sink_.set_vms(snapshot_, {{"nfs", {{"r-78-VM", "paused (I/O error)"}}}}); }
     Event only() {
         const auto events = out_.events();
         EXPECT_EQ(events.size(), 1u);
@@ -47,9 +49,7 @@ class VmEventSinkTest : public ::testing::Test {
     VirtualClock clock_{from_usec(50'000'000)};
     MemorySink out_;
     VmSnapshot snapshot_;
-    bool tracking_ = true;
-    VmEventSink sink_{out_, [this] { return tracking_ ? std::optional(snapshot_) : std::nullopt; },
-                      clock_};
+    VmEventSink sink_{out_, clock_};
 };
 
 // The JSON IOHEALTH_VMS holds for the paused guest.
@@ -87,6 +87,7 @@ TEST_F(VmEventSinkTest, AStaleListSaysHowOldItIs) {
     snapshot_.connected = false;
     snapshot_.error = "cannot connect to qemu:///system";
     snapshot_.as_of = from_usec(38'000'000);
+    track();
     sink_.emit(step(EventType::kStepSucceeded, "other", Action::kCustom));
     const Event e = only();
     EXPECT_EQ(*e.field("VMS"), "[]");
@@ -113,7 +114,7 @@ TEST_F(VmEventSinkTest, LogOnlyStepsOtherEventsAndUntrackedHostsPassUnchanged) {
     const Event log_only = step(EventType::kStepStarted, "nfs", Action::kLogOnly);
     sink_.emit(log_only);
     sink_.emit({EventType::kEscalationStarted, {}, 3, "nfs", "ladder: log-only", {}});
-    tracking_ = false;
+    sink_.set_vms(std::nullopt, {});  // not tracked
     sink_.emit(step(EventType::kStepStarted, "nfs", Action::kReboot));
     for (const Event& e : out_.events()) EXPECT_EQ(e.field("VMS"), nullptr) << e.message;
     EXPECT_EQ(out_.events().size(), 3u);

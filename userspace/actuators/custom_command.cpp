@@ -5,7 +5,7 @@
 
 #include <system_error>
 
-#include "actuators/process.h"
+#include "os/process.h"
 
 namespace iohealth {
 namespace {

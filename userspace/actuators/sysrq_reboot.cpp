@@ -10,7 +10,7 @@
 #include <system_error>
 #include <thread>
 
-#include "actuators/process.h"
+#include "os/process.h"
 
 namespace iohealth {
 namespace {

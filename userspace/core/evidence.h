@@ -80,7 +80,7 @@ struct StorageFacts {
     std::optional<bool> server_answering;
     std::optional<TimePoint> server_last_reply;
     std::string note;  // free text for explain ("peer r0:node2 silent 12s")
-    // libvirt: guests with a disk image on this path (sources/libvirt_path_vms.h).
+    // libvirt: guests with a disk image on this path (sources/libvirt/libvirt_path_vms.h).
     std::uint64_t vm_io_errors = 0;  // their disks' I/O-error events during the tick
     std::string vm_io_error;         // the latest of them: "vm1 vda: enospc"
     std::vector<std::string> vms_paused_on_io_error;  // those paused by an I/O error

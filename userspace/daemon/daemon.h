@@ -28,7 +28,7 @@ struct DaemonOptions {
 ConfigResult load_daemon_config(const std::string& path, bool explicit_path);
 
 // Runs until SIGINT/SIGTERM (or run_for); SIGHUP reloads the configuration. Returns the
-// process exit code.
-int run_daemon(const DaemonConfig& config, const DaemonOptions& options);
+// process exit code. `clock` is the one every part of the daemon reads.
+int run_daemon(const DaemonConfig& config, const DaemonOptions& options, const Clock& clock);
 
 }  // namespace iohealth

@@ -84,5 +84,6 @@ int main(int argc, char** argv) {
     if (!mode.empty()) opt.mode = iohealth::mode_from_string(mode);
     if (duration_s > 0)
         opt.run_for = iohealth::Duration{static_cast<std::int64_t>(duration_s * 1e6)};
-    return iohealth::run_daemon(*result.config, opt);
+    const iohealth::SteadyClock clock;
+    return iohealth::run_daemon(*result.config, opt, clock);
 }

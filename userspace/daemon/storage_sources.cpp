@@ -1,13 +1,11 @@
 #include "daemon/storage_sources.h"
 
-#include "sources/drbd_source.h"
-#include "sources/nfs_source.h"
+#include "sources/drbd/drbd_source.h"
+#include "sources/nfs/nfs_source.h"
 
 namespace iohealth {
 
-std::vector<std::unique_ptr<StorageSource>> make_storage_sources(bool no_bpf) {
-    // The daemon's clock is CLOCK_MONOTONIC too; one that lives as long as the process.
-    static const SteadyClock clock;
+std::vector<std::unique_ptr<StorageSource>> make_storage_sources(bool no_bpf, const Clock& clock) {
     std::vector<std::unique_ptr<StorageSource>> sources;
     sources.push_back(std::make_unique<DrbdSource>(DrbdSource::Options{}, clock));
     NfsSource::Options nfs;

@@ -8,7 +8,8 @@
 namespace iohealth {
 
 // Every storage source this build has, in the order paths are offered to them: the first
-// whose handles() is true owns a path. `no_bpf`: their eBPF probes stay unloaded too.
-std::vector<std::unique_ptr<StorageSource>> make_storage_sources(bool no_bpf);
+// whose handles() is true owns a path. `no_bpf`: their eBPF probes stay unloaded too. `clock`
+// outlives them.
+std::vector<std::unique_ptr<StorageSource>> make_storage_sources(bool no_bpf, const Clock& clock);
 
 }  // namespace iohealth

@@ -26,15 +26,11 @@ std::string listing(const std::vector<VmOnPath>& vms) {
 
 }  // namespace
 
-void VmEventSink::set_path_vms(std::map<std::string, std::vector<VmOnPath>> by_path) {
+void VmEventSink::set_vms(std::optional<VmSnapshot> host,
+                          std::map<std::string, std::vector<VmOnPath>> by_path) {
     std::lock_guard lock(mutex_);
+    host_ = std::move(host);
     by_path_ = std::move(by_path);
-}
-
-std::vector<VmOnPath> VmEventSink::path_vms(const std::string& path) const {
-    std::lock_guard lock(mutex_);
-    const auto it = by_path_.find(path);
-    return it == by_path_.end() ? std::vector<VmOnPath>{} : it->second;
 }
 
 void VmEventSink::emit(const Event& e) {
@@ -43,18 +39,20 @@ void VmEventSink::emit(const Event& e) {
     const bool verdict =
         (e.type == EventType::kVerdictChanged || e.type == EventType::kFenceImminent) &&
         !e.path.empty();
-    const std::optional<VmSnapshot> tracked = fence || verdict ? snapshot_() : std::nullopt;
-    if (!tracked) {
+    std::unique_lock lock(mutex_);
+    if (!(fence || verdict) || !host_) {
+        lock.unlock();
         out_.emit(e);
         return;
     }
-    const VmSnapshot& s = *tracked;
+    const VmSnapshot s = *host_;
     const bool host = fence && (e.path.empty() || host_wide(*action));
     std::vector<VmOnPath> vms;
     if (host)
         for (const Vm& vm : s.vms) vms.push_back({vm.name, vm_state_text(vm.state, vm.reason)});
-    else
-        vms = path_vms(e.path);
+    else if (const auto it = by_path_.find(e.path); it != by_path_.end())
+        vms = it->second;
+    lock.unlock();
 
     std::string known = "live";
     if (!s.connected)

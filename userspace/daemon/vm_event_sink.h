@@ -6,7 +6,6 @@
 // takes every guest on the host down) and IOHEALTH_VMS_KNOWN ("live", or how old the list is
 // while libvirt is unreachable), and the message says it too. So whoever reads "succeeded"
 // also reads which VMs were still running. Before a graceful reboot the log names them.
-#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -14,31 +13,29 @@
 #include <vector>
 
 #include "journal/event_sink.h"
-#include "sources/libvirt_path_vms.h"
-#include "sources/libvirt_vm.h"
+#include "sources/libvirt/libvirt_path_vms.h"
+#include "sources/libvirt/libvirt_vm.h"
 
 namespace iohealth {
 
 class VmEventSink final : public EventSink {
   public:
-    // `snapshot` is called from whichever thread emits (the sysrq step records from its
-    // worker) and gives nullopt while VMs are not tracked (no [libvirt] uri): events then pass
-    // unchanged. `clock` ages a stale list.
-    using Snapshot = std::function<std::optional<VmSnapshot>()>;
-    VmEventSink(EventSink& out, Snapshot snapshot, const Clock& clock)
-        : out_(out), snapshot_(std::move(snapshot)), clock_(clock) {}
+    // `clock` ages a stale list.
+    VmEventSink(EventSink& out, const Clock& clock) : out_(out), clock_(clock) {}
 
-    // Each path's guests, from this tick (main loop).
-    void set_path_vms(std::map<std::string, std::vector<VmOnPath>> by_path);
-    std::vector<VmOnPath> path_vms(const std::string& path) const;
+    // The guests as of this tick (main loop): the host's and each path's. nullopt while VMs
+    // are not tracked (no [libvirt] uri): events then pass unchanged. Emitting never asks
+    // libvirt; a step recorded from an executor's worker sees the last tick's list.
+    void set_vms(std::optional<VmSnapshot> host,
+                 std::map<std::string, std::vector<VmOnPath>> by_path);
 
     void emit(const Event& e) override;
 
   private:
     EventSink& out_;
-    const Snapshot snapshot_;
     const Clock& clock_;
-    mutable std::mutex mutex_;
+    std::mutex mutex_;  // the lists below: emit() runs on any thread
+    std::optional<VmSnapshot> host_;
     std::map<std::string, std::vector<VmOnPath>> by_path_;
 };
 

@@ -1,0 +1,134 @@
+#include "daemon/commands.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "cloudstack/agent_properties.h"
+#include "cloudstack/heartbeat_fence.h"
+
+namespace iohealth {
+namespace {
+
+// Audit trail of a bus request: "disk swap (uid 0, pid 1234, :1.42)".
+std::string with_caller(const std::string& reason, const Caller& c) {
+    if (c.bus_name.empty()) return reason;
+    return fmt::format("{} (uid {}, pid {}, {})", reason, c.uid, c.pid, c.bus_name);
+}
+
+Event host_step_event(EventType type, const ActionRequest& r, TimePoint now, std::string message,
+                      const std::string& detail) {
+    const bool real_fence = !r.dry_run && r.action != Action::kLogOnly;
+    int priority = type == EventType::kStepFailed ? 3 : 5;
+    if (type == EventType::kStepStarted) priority = real_fence ? 2 : 4;
+    Event e{type, now, priority, "", std::move(message), {}};
+    e.fields.emplace_back("STEP", "0");
+    e.fields.emplace_back("ACTION", std::string(to_string(r.action)));
+    e.fields.emplace_back("DRY_RUN", r.dry_run ? "1" : "0");
+    e.fields.emplace_back("DETAIL", detail);
+    e.fields.emplace_back("ID", std::to_string(r.id));
+    return e;
+}
+
+}  // namespace
+
+void CommandHandler::handle(Command& command, TimePoint now) {
+    std::visit([&](auto& c) { handle(c, now); }, command);
+}
+
+void CommandHandler::handle(SetModeCommand& c, TimePoint now) {
+    const ModeRequest& r = c.request;
+    const std::string reason = with_caller(r.reason, c.caller);
+    if (r.mode == "maintenance") {
+        engine_.maintenance(
+            r.maintenance_for > Duration{0} ? r.maintenance_for : kDefaultMaintenance, reason, now);
+    } else if (const auto m = mode_from_string(r.mode)) {
+        engine_.set_mode(*m, reason, now);
+    } else {
+        spdlog::error("Ignoring unknown mode '{}' from the bus", r.mode);  // the service checks
+    }
+}
+
+void CommandHandler::handle(FenceCommand& c, TimePoint now) {
+    ActionRequest r = c.request;
+    // The mode at the time it runs: anything but armed only describes the action.
+    r.dry_run = engine_.mode().effective().mode != Mode::kArmed;
+    const std::string prefix = r.dry_run ? "dry-run: " : "";
+    sink_.emit(host_step_event(EventType::kStepStarted, r, now,
+                               fmt::format("{}requested {} started: {}", prefix,
+                                           to_string(r.action), with_caller(r.reason, c.caller)),
+                               with_caller(r.reason, c.caller)));
+    host_requests_[r.id] = r;
+    DaemonControl* control = &control_;
+    executor_.execute(r, [control](ActionResult result) {
+        control->post(FenceResultCommand{std::move(result)});
+    });
+}
+
+void CommandHandler::handle(HeartbeatFenceCommand& c, TimePoint now) {
+    const std::string reason = with_caller(c.reason, c.caller);
+    if (const HostLadder* running = engine_.running_host_ladder(kHeartbeatTimeoutAction)) {
+        spdlog::warn("heartbeat-timeout request {} joins the ladder already running ({}): {}", c.id,
+                     running->name(), reason);
+        return;
+    }
+    std::optional<AgentFenceSettings> agent;
+    if (const auto& file = config_.cloudstack_agent_properties; !file.empty()) {
+        std::string error;
+        agent = read_agent_properties(file, error);
+        if (!agent)
+            spdlog::error("{}; the heartbeat-timeout ladder runs as configured", error);
+        else
+            for (const auto& note : agent->notes) spdlog::warn("{}", note);
+    }
+    const HeartbeatFencePlan plan = heartbeat_fence_plan(config_.defaults.ladder, agent);
+    spdlog::info("heartbeat-timeout request {}: {}", c.id, plan.explanation);
+    PathPolicy policy = config_.defaults;
+    policy.ladder = plan.ladder;
+    engine_.start_host_ladder(
+        std::make_unique<HostLadder>(fmt::format("{}#{}", kHeartbeatTimeoutAction, c.id),
+                                     std::move(policy),
+                                     fmt::format("{} [{}]", reason, plan.explanation), now),
+        now);
+}
+
+void CommandHandler::handle(FenceResultCommand& c, TimePoint now) {
+    const auto it = host_requests_.find(c.result.id);
+    if (it == host_requests_.end()) return;
+    const ActionRequest r = it->second;
+    host_requests_.erase(it);
+    const bool ok = c.result.ok;
+    sink_.emit(host_step_event(
+        ok ? EventType::kStepSucceeded : EventType::kStepFailed, r, now,
+        fmt::format("{}requested {} {}: {}", r.dry_run ? "dry-run: " : "", to_string(r.action),
+                    ok ? "succeeded" : "FAILED", c.result.detail),
+        c.result.detail));
+}
+
+void CommandHandler::handle(ReloadCommand& c, TimePoint) {
+    if (recording_) {
+        c.done(
+            "Reload is not possible while recording (--record): the recording's header fixes "
+            "the paths; restart iohealthd to record the new configuration");
+        return;
+    }
+    const DaemonConfig& next = c.config;
+    if (next.tick != config_.tick || next.sysrq_path != config_.sysrq_path ||
+        next.mode != config_.mode)
+        spdlog::warn(
+            "Reload: [daemon] tick, sysrq_trigger and mode take effect at the next start "
+            "(the running mode is changed with iohealthctl mode), ignoring");
+    if (next.libvirt_uri != config_.libvirt_uri)
+        spdlog::warn("Reload: [libvirt] uri takes effect at the next start, ignoring");
+    DaemonConfig applied = next;
+    applied.libvirt_uri = config_.libvirt_uri;
+    applied.tick = config_.tick;
+    applied.sysrq_path = config_.sysrq_path;
+    applied.mode = config_.mode;
+    const std::size_t paths = apply_paths_(applied);
+    config_ = std::move(applied);
+    control_.set_config(config_);
+    spdlog::info("Reloaded the configuration: {} path(s)", paths);
+    c.done("");
+}
+
+}  // namespace iohealth
