@@ -2,6 +2,10 @@
 // private bus: the exact method and arguments called, and the real outcome reported.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
 #include <future>
 
 #include "actuators/graceful_reboot.h"
@@ -156,6 +160,15 @@ TEST_F(ActuatorBusTest, RestartAgentWithoutSystemdFails) {
         << result.detail;
 }
 
+GracefulRebootOptions reboot_options(std::string bus, std::string watchdog = "") {
+    GracefulRebootOptions o;
+    o.bus_address = std::move(bus);
+    o.call_timeout = 5s;
+    o.watchdog_device = std::move(watchdog);
+    o.watchdog_margin = 1s;
+    return o;
+}
+
 ActionRequest reboot_request() {
     ActionRequest r;
     r.id = 9;
@@ -168,7 +181,7 @@ ActionRequest reboot_request() {
 TEST_F(ActuatorBusTest, GracefulRebootCallsRebootWithFlagsZero) {
     auto logind = start_logind();
     logind->add_method("org.freedesktop.login1.Manager", "RebootWithFlags", "t", "", "");
-    GracefulRebootExecutor executor({bus_->address(), 5s});
+    GracefulRebootExecutor executor(reboot_options(bus_->address()));
     const auto result = run(executor, reboot_request());
     EXPECT_TRUE(result.ok) << result.detail;
     const auto calls = logind->calls();
@@ -180,7 +193,7 @@ TEST_F(ActuatorBusTest, GracefulRebootCallsRebootWithFlagsZero) {
 
 TEST_F(ActuatorBusTest, GracefulRebootFallsBackToRebootOnAnOldLogind) {
     auto logind = start_logind();  // the template has Reboot(b) but no RebootWithFlags
-    GracefulRebootExecutor executor({bus_->address(), 5s});
+    GracefulRebootExecutor executor(reboot_options(bus_->address()));
     const auto result = run(executor, reboot_request());
     EXPECT_TRUE(result.ok) << result.detail;
     const auto calls = logind->calls();
@@ -194,7 +207,7 @@ TEST_F(ActuatorBusTest, GracefulRebootReportsALogindRefusal) {
     logind->add_method("org.freedesktop.login1.Manager", "RebootWithFlags", "t", "",
                        "raise dbus.exceptions.DBusException('Operation denied due to active "
                        "block inhibitor', name='org.freedesktop.login1.BlockedByInhibitorLock')");
-    GracefulRebootExecutor executor({bus_->address(), 5s});
+    GracefulRebootExecutor executor(reboot_options(bus_->address()));
     const auto result = run(executor, reboot_request());
     EXPECT_FALSE(result.ok);
     EXPECT_NE(result.detail.find("org.freedesktop.login1.BlockedByInhibitorLock"),
@@ -202,12 +215,34 @@ TEST_F(ActuatorBusTest, GracefulRebootReportsALogindRefusal) {
         << result.detail;
 }
 
+// A watchdog that cannot be armed (here a plain file: WDIOC_SETTIMEOUT fails) does not hold the
+// reboot back; the detail says the backstop is missing, and the device is disarmed again.
+TEST_F(ActuatorBusTest, GracefulRebootSaysWhenTheWatchdogBackstopCannotBeArmed) {
+    auto logind = start_logind();
+    logind->add_method("org.freedesktop.login1.Manager", "RebootWithFlags", "t", "", "");
+    const auto device =
+        std::filesystem::temp_directory_path() / ("iohealth-watchdog-" + std::to_string(getpid()));
+    std::ofstream(device).close();
+    GracefulRebootExecutor executor(reboot_options(bus_->address(), device.string()));
+    auto request = reboot_request();
+    request.deadline = 40s;
+    const auto result = run(executor, request);
+    EXPECT_TRUE(result.ok) << result.detail;
+    EXPECT_NE(result.detail.find("no hardware watchdog backstop: Failed to set the timeout of '" +
+                                 device.string() + "' to 41s"),
+              std::string::npos)
+        << result.detail;
+    std::ifstream in(device);
+    EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}), "V") << "magic close";
+    std::filesystem::remove(device);
+}
+
 TEST_F(ActuatorBusTest, GracefulRebootWithoutLogindStartsRebootTarget) {
     auto systemd = start_systemd();
     // Through AddMethod so that dbusmock records the call (template methods are not logged).
     systemd->add_method("org.freedesktop.systemd1.Manager", "StartUnit", "ss", "o",
                         "ret = '/org/freedesktop/systemd1/job/5'");
-    GracefulRebootExecutor executor({bus_->address(), 5s});
+    GracefulRebootExecutor executor(reboot_options(bus_->address()));
     const auto result = run(executor, reboot_request());
     EXPECT_TRUE(result.ok) << result.detail;
     EXPECT_NE(result.detail.find("logind unavailable"), std::string::npos) << result.detail;
@@ -215,7 +250,7 @@ TEST_F(ActuatorBusTest, GracefulRebootWithoutLogindStartsRebootTarget) {
 }
 
 TEST_F(ActuatorBusTest, GracefulRebootWithNeitherServiceFails) {
-    GracefulRebootExecutor executor({bus_->address(), 5s});
+    GracefulRebootExecutor executor(reboot_options(bus_->address()));
     const auto result = run(executor, reboot_request());
     EXPECT_FALSE(result.ok);
     EXPECT_NE(result.detail.find("Failed to request a reboot"), std::string::npos) << result.detail;

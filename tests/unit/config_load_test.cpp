@@ -189,6 +189,7 @@ TEST(LoadConfig, ValuesOfEveryKind) {
     const DaemonConfig c = load_ok(
         "[daemon]\nmode = armed\nrecord = /var/lib/iohealth/e.rec\ndiscover = no\n"
         "sysrq_trigger = /tmp/sysrq\nadmin_group = _storage-ops2\n"
+        "watchdog_device = /dev/watchdog0\n"
         "[policy]\ndead_witnesses = either\nerrors = degrade\nheartbeat = off\n"
         "contended_enter_ticks = 3\nagent_unit = libvirtd.service\n"
         "[path a]\ndevice = /dev/sda\n");
@@ -197,6 +198,7 @@ TEST(LoadConfig, ValuesOfEveryKind) {
     EXPECT_FALSE(c.discover_block_devices);
     EXPECT_EQ(c.sysrq_path, "/tmp/sysrq");
     EXPECT_EQ(c.admin_group, "_storage-ops2");
+    EXPECT_EQ(c.watchdog_device, "/dev/watchdog0");
     EXPECT_EQ(c.defaults.witnesses, DeadWitnesses::kEither);
     EXPECT_EQ(c.defaults.errors, ErrorPolicy::kDegrade);
     EXPECT_FALSE(c.defaults.heartbeat);

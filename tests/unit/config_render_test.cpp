@@ -29,6 +29,7 @@ record =                                 ; (default)
 discover = yes                           ; (default)
 sysrq_trigger = /proc/sysrq-trigger      ; (default)
 admin_group = iohealth                   ; (default)
+watchdog_device =                        ; (default)
 
 # where the guests on this host are listed (empty uri: not at all)
 [libvirt]

@@ -48,4 +48,10 @@ std::optional<std::string> HardwareWatchdog::disarm() {
     return error;
 }
 
+void HardwareWatchdog::leave_armed() {
+    if (fd_ < 0) return;
+    close(fd_);
+    fd_ = -1;
+}
+
 }  // namespace iohealth

@@ -26,6 +26,10 @@ class HardwareWatchdog {
     // Magic close now; later calls do nothing. Returns the error text if 'V' was not written
     // (the watchdog then stays armed, as drivers with nowayout do anyway).
     std::optional<std::string> disarm();
+    // Closes without the magic character: the watchdog keeps counting and resets the host
+    // when its timeout passes, whatever happens to this process (the graceful reboot's
+    // backstop). Later calls do nothing.
+    void leave_armed();
 
   private:
     HardwareWatchdog(std::string path, int fd) : path_(std::move(path)), fd_(fd) {}

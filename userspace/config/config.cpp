@@ -303,6 +303,7 @@ ConfigResult Loader::finish() {
     take(daemon_, "discover", config.discover_block_devices, daemon_origins);
     take(daemon_, "sysrq_trigger", config.sysrq_path, daemon_origins);
     take(daemon_, "admin_group", config.admin_group, daemon_origins);
+    take(daemon_, "watchdog_device", config.watchdog_device, daemon_origins);
     take(libvirt_, "uri", config.libvirt_uri, config.origins["libvirt"]);
     take(cloudstack_, "agent_properties", config.cloudstack_agent_properties,
          config.origins["cloudstack"]);

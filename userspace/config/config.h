@@ -38,6 +38,10 @@ struct DaemonConfig {
     std::string sysrq_path = "/proc/sysrq-trigger";  // [daemon] sysrq_trigger = FILE
     std::string admin_group = "iohealth";  // [daemon] admin_group: may change mode, fence and
                                            // reload over the bus besides root (empty: root only)
+    // [daemon] watchdog_device = FILE: a hardware watchdog armed with the graceful reboot's
+    // deadline before the reboot is requested, so the host resets at the deadline even after
+    // systemd stopped iohealthd (empty: none).
+    std::string watchdog_device;
     std::string libvirt_uri = "qemu:///system";  // [libvirt] uri: where the guests are listed
                                                  // (empty: no VM tracking)
     // [cloudstack] agent_properties = FILE: the CloudStack agent's agent.properties, whose

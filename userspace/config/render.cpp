@@ -80,6 +80,7 @@ std::string render_effective(const DaemonConfig& c) {
     w.value("discover", ValueKind::kBool, c.discover_block_devices);
     w.value("sysrq_trigger", ValueKind::kFile, c.sysrq_path);
     w.value("admin_group", ValueKind::kGroupName, c.admin_group);
+    w.value("watchdog_device", ValueKind::kOptionalFile, c.watchdog_device);
     w.section("libvirt", "where the guests on this host are listed (empty uri: not at all)");
     w.value("uri", ValueKind::kLibvirtUri, c.libvirt_uri);
     w.section("cloudstack", "the CloudStack agent's fence settings (docs/cloudstack.md)");

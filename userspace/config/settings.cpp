@@ -13,7 +13,7 @@ namespace {
 
 constexpr unsigned kPolicyKey = kInPolicy | kInPath;
 
-constexpr std::array<KeySpec, 31> kKeys{{
+constexpr std::array<KeySpec, 32> kKeys{{
     // [daemon]
     {"mode", ValueKind::kMode, kInDaemon},
     {"tick", ValueKind::kTick, kInDaemon},
@@ -21,6 +21,7 @@ constexpr std::array<KeySpec, 31> kKeys{{
     {"discover", ValueKind::kBool, kInDaemon},
     {"sysrq_trigger", ValueKind::kFile, kInDaemon},
     {"admin_group", ValueKind::kGroupName, kInDaemon},
+    {"watchdog_device", ValueKind::kOptionalFile, kInDaemon},
     // [libvirt]
     {"uri", ValueKind::kLibvirtUri, kInLibvirt},
     // [policy] and [path NAME]

@@ -58,6 +58,7 @@ class Daemon {
     std::unique_ptr<LibvirtSource> libvirt_;  // null without [libvirt] uri
     PathVmTracker vm_tracker_;
     std::map<std::string, std::vector<VmStatus>> path_vms_;  // this tick's, by path name
+    std::string status_line_;                                // last sd_notify STATUS=
     std::unique_ptr<Recorder> recorder_;
     std::unique_ptr<KernelSource> kernel_;
     StorageSources storage_;
@@ -174,7 +175,12 @@ int Daemon::run() {
         libvirt_->start();
         sink_.set_vms(libvirt_->snapshot(LibvirtSource::kNoIoErrors), {});  // until the first tick
     }
-    executor_ = make_executor(sysrq_path, sink_, clock_);
+    GracefulRebootOptions graceful;
+    graceful.watchdog_device = config_.watchdog_device;
+    // The watchdog fires a tick after the deadline: the daemon's own next step, if it still
+    // runs, goes first and records why.
+    graceful.watchdog_margin = config_.tick;
+    executor_ = make_executor(sysrq_path, graceful, sink_, clock_);
     engine_ = std::make_unique<Engine>(paths, mode, sink_, *executor_, recorder_.get());
     commands_ = std::make_unique<CommandHandler>(
         config_, *engine_, sink_, *executor_, *control_, recorder_ != nullptr,
@@ -277,6 +283,11 @@ void Daemon::publish(TimePoint now) {
         snapshots.emplace(snap.status.name, std::move(snap));
     }
     control_->publish(std::move(snapshots), mode);
+    // systemd's status line, sent when it changes (not every tick).
+    if (std::string line = status_line(mode_text(mode), statuses); line != status_line_) {
+        status_line_ = std::move(line);
+        sd_notifyf(0, "STATUS=%s", status_line_.c_str());
+    }
     if (!service_) return;
     try {
         service_->update(statuses);

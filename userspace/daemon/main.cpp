@@ -1,4 +1,5 @@
 // iohealthd: storage I/O health monitor and graded fencing for KVM hosts.
+#include <syslog.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -8,6 +9,7 @@
 
 #include "config/config.h"
 #include "daemon/daemon.h"
+#include "daemon/logging.h"
 #include "daemon/replay.h"
 #include "iohealth/version.h"
 #include "journal/event_sink.h"
@@ -49,8 +51,7 @@ int main(int argc, char** argv) {
         ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
     CLI11_PARSE(app, argc, argv);
 
-    spdlog::set_level(spdlog::level::from_str(log_level));
-    spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ %v");
+    iohealth::setup_logging(log_level);
 
     if (!replay_file.empty()) {
         iohealth::TextSink out(stdout);
@@ -65,11 +66,14 @@ int main(int argc, char** argv) {
     opt.config_path = config_path;
     opt.config_explicit = config_opt->count() > 0;
     const auto result = iohealth::load_daemon_config(config_path, opt.config_explicit);
-    for (const auto& w : result.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
+    const char* warning = iohealth::stream_priority_prefix(LOG_WARNING);
+    const char* error = iohealth::stream_priority_prefix(LOG_ERR);
+    for (const auto& w : result.warnings)
+        std::fprintf(stderr, "%swarning: %s\n", warning, w.c_str());
     if (!result.config) {
         for (const auto& e : result.errors)
-            std::fprintf(stderr, "error: %s\n", e.to_string().c_str());
-        std::fprintf(stderr, "iohealthd: configuration refused (%zu error%s)\n",
+            std::fprintf(stderr, "%serror: %s\n", error, e.to_string().c_str());
+        std::fprintf(stderr, "%siohealthd: configuration refused (%zu error%s)\n", error,
                      result.errors.size(), result.errors.size() == 1 ? "" : "s");
         return 1;
     }

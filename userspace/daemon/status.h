@@ -25,6 +25,10 @@ std::vector<PathSnapshot> project_status(const std::vector<std::unique_ptr<PathM
                                          const std::map<std::string, PathContext>& context,
                                          TimePoint now);
 
+// The one line systemd shows for the unit (sd_notify STATUS=, `systemctl status`): the mode
+// and how many paths have each verdict, "mode armed, 3 paths: 2 HEALTHY, 1 DEAD".
+std::string status_line(const std::string& mode, const std::vector<PathStatus>& paths);
+
 // Fence-by times move with the realtime/monotonic offset by a microsecond or so from tick
 // to tick; milliseconds keep the property from changing when the deadline did not.
 std::uint64_t realtime_ms_usec(TimePoint t);

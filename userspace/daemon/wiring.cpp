@@ -30,12 +30,13 @@ std::unique_ptr<KernelSource> make_kernel_source(bool no_bpf) {
     return std::make_unique<DiskstatsSource>();
 }
 
-std::unique_ptr<Executor> make_executor(const std::string& sysrq_path, EventSink& sink,
+std::unique_ptr<Executor> make_executor(const std::string& sysrq_path,
+                                        const GracefulRebootOptions& graceful, EventSink& sink,
                                         const Clock& clock) {
     std::map<Action, std::unique_ptr<Executor>> real;
     real[Action::kLogOnly] = std::make_unique<LogOnlyExecutor>();
     real[Action::kRestartAgent] = std::make_unique<RestartAgentExecutor>();
-    real[Action::kGracefulReboot] = std::make_unique<GracefulRebootExecutor>();
+    real[Action::kGracefulReboot] = std::make_unique<GracefulRebootExecutor>(graceful);
     real[Action::kCustom] = std::make_unique<CustomCommandExecutor>();
     SysrqRebootOptions sysrq;
     sysrq.trigger_path = sysrq_path;

@@ -4,6 +4,7 @@
 #include <memory>
 #include <string>
 
+#include "actuators/graceful_reboot.h"
 #include "core/executor.h"
 #include "core/source.h"
 #include "dbus/admin_group.h"
@@ -16,7 +17,9 @@ std::unique_ptr<KernelSource> make_kernel_source(bool no_bpf);
 
 // Every fence action behind the dry-run router. The sysrq reboot records its reason to `sink`,
 // stamped by `clock`, before it writes to `sysrq_path`.
-std::unique_ptr<Executor> make_executor(const std::string& sysrq_path, EventSink& sink,
+// `graceful` configures the graceful reboot (its hardware watchdog backstop).
+std::unique_ptr<Executor> make_executor(const std::string& sysrq_path,
+                                        const GracefulRebootOptions& graceful, EventSink& sink,
                                         const Clock& clock);
 
 // Looked up once here: the bus thread checks callers against the gid, never through NSS.
