@@ -115,7 +115,7 @@ void ManagerProxy::listen(Listener listener) {
 }
 
 // sdbus-c++ 1.2 aborts on an exception out of a signal callback: none leaves here.
-void ManagerProxy::deliver(json signal) {
+void ManagerProxy::deliver(const Signal& signal) {
     std::lock_guard lock(mutex_);
     if (!listener_) return;
     try {
@@ -127,52 +127,74 @@ void ManagerProxy::deliver(json signal) {
 
 void ManagerProxy::onVerdictChanged(const std::string& path, const std::string& old_verdict,
                                     const std::string& verdict, const std::string& reason) {
-    deliver({{"signal", "VerdictChanged"},
-             {"path", path},
-             {"old_verdict", old_verdict},
-             {"verdict", verdict},
-             {"reason", reason}});
+    deliver(VerdictChangedSignal{path, old_verdict, verdict, reason});
 }
 void ManagerProxy::onEscalationStarted(const std::string& path, const std::string& reason) {
-    deliver({{"signal", "EscalationStarted"}, {"path", path}, {"reason", reason}});
+    deliver(EscalationStartedSignal{path, reason});
 }
 void ManagerProxy::onStepStarted(const std::string& path, const uint64_t& id, const int32_t& step,
                                  const std::string& action, const bool& dry_run) {
-    deliver({{"signal", "StepStarted"},
-             {"path", path},
-             {"id", id},
-             {"step", step},
-             {"action", action},
-             {"dry_run", dry_run}});
+    deliver(StepStartedSignal{path, id, step, action, dry_run});
 }
 void ManagerProxy::onStepFinished(const std::string& path, const uint64_t& id, const int32_t& step,
                                   const std::string& action, const bool& success,
                                   const std::string& detail) {
-    deliver({{"signal", "StepFinished"},
-             {"path", path},
-             {"id", id},
-             {"step", step},
-             {"action", action},
-             {"success", success},
-             {"detail", detail}});
+    deliver(StepFinishedSignal{path, id, step, action, success, detail});
 }
 void ManagerProxy::onEscalationAverted(const std::string& path, const std::string& reason) {
-    deliver({{"signal", "EscalationAverted"}, {"path", path}, {"reason", reason}});
+    deliver(EscalationAvertedSignal{path, reason});
 }
 void ManagerProxy::onPropertiesChanged(const std::string& interface,
                                        const std::map<std::string, sdbus::Variant>& changed,
                                        const std::vector<std::string>&) {
     if (interface != kManagerInterface) return;
-    deliver({{"signal", "ManagerChanged"}, {"properties", properties_json(changed)}});
+    deliver(ManagerChangedSignal{properties_json(changed)});
 }
 void ManagerProxy::onInterfacesAdded(
     const sdbus::ObjectPath& object,
     const std::map<std::string, std::map<std::string, sdbus::Variant>>&) {
-    deliver({{"signal", "PathAdded"}, {"path", path_name(object)}});
+    deliver(PathAddedSignal{path_name(object)});
 }
 void ManagerProxy::onInterfacesRemoved(const sdbus::ObjectPath& object,
                                        const std::vector<std::string>&) {
-    deliver({{"signal", "PathRemoved"}, {"path", path_name(object)}});
+    deliver(PathRemovedSignal{path_name(object)});
+}
+
+json signal_json(const Signal& signal) {
+    struct Visit {
+        json operator()(const VerdictChangedSignal& s) const {
+            return {{"signal", "VerdictChanged"},
+                    {"path", s.path},
+                    {"old_verdict", s.old_verdict},
+                    {"verdict", s.verdict},
+                    {"reason", s.reason}};
+        }
+        json operator()(const EscalationStartedSignal& s) const {
+            return {{"signal", "EscalationStarted"}, {"path", s.path}, {"reason", s.reason}};
+        }
+        json operator()(const StepStartedSignal& s) const {
+            return {{"signal", "StepStarted"}, {"path", s.path},     {"id", s.id},
+                    {"step", s.step},          {"action", s.action}, {"dry_run", s.dry_run}};
+        }
+        json operator()(const StepFinishedSignal& s) const {
+            return {{"signal", "StepFinished"}, {"path", s.path},     {"id", s.id},
+                    {"step", s.step},           {"action", s.action}, {"success", s.success},
+                    {"detail", s.detail}};
+        }
+        json operator()(const EscalationAvertedSignal& s) const {
+            return {{"signal", "EscalationAverted"}, {"path", s.path}, {"reason", s.reason}};
+        }
+        json operator()(const ManagerChangedSignal& s) const {
+            return {{"signal", "ManagerChanged"}, {"properties", s.properties}};
+        }
+        json operator()(const PathAddedSignal& s) const {
+            return {{"signal", "PathAdded"}, {"path", s.path}};
+        }
+        json operator()(const PathRemovedSignal& s) const {
+            return {{"signal", "PathRemoved"}, {"path", s.path}};
+        }
+    };
+    return std::visit(Visit{}, signal);
 }
 
 Client::Client(const std::string& bus_address)

@@ -7,6 +7,7 @@
 #include <mutex>
 #include <stdexcept>
 #include <string>
+#include <variant>
 
 #include <sdbus-c++/sdbus-c++.h>
 #include <nlohmann/json.hpp>
@@ -37,19 +38,59 @@ class Failure : public std::runtime_error {
 // A bus error as a Failure: "Could not <what>: <message>" with the exit code its name implies.
 Failure bus_failure(const std::string& what, const sdbus::Error& e, const std::string& bus);
 
-// Every iohealthd signal (and Manager property change) as one JSON object:
-// {"signal": "StepStarted", "path": "disk0", "id": 3, ...}.
+// iohealthd's signals (docs/dbus-api.md), typed as they arrive.
+struct VerdictChangedSignal {
+    std::string path, old_verdict, verdict, reason;
+};
+struct EscalationStartedSignal {
+    std::string path, reason;
+};
+struct StepStartedSignal {
+    std::string path;
+    std::uint64_t id = 0;
+    std::int32_t step = 0;  // 0: a RequestFence
+    std::string action;
+    bool dry_run = false;
+};
+struct StepFinishedSignal {
+    std::string path;
+    std::uint64_t id = 0;
+    std::int32_t step = 0;
+    std::string action;
+    bool success = false;
+    std::string detail;
+};
+struct EscalationAvertedSignal {
+    std::string path, reason;
+};
+struct ManagerChangedSignal {  // the Manager's changed properties
+    nlohmann::json properties;
+};
+struct PathAddedSignal {
+    std::string path;
+};
+struct PathRemovedSignal {
+    std::string path;
+};
+using Signal = std::variant<VerdictChangedSignal, EscalationStartedSignal, StepStartedSignal,
+                            StepFinishedSignal, EscalationAvertedSignal, ManagerChangedSignal,
+                            PathAddedSignal, PathRemovedSignal>;
+
+// One JSON object for `monitor --json`: {"signal": "StepStarted", "path": "disk0", "id": 3, ...}.
+nlohmann::json signal_json(const Signal& s);
+
+// Every iohealthd signal (and Manager property change), typed.
 class ManagerProxy final
     : public sdbus::ProxyInterfaces<org::iohealth::IoHealth1::Manager_proxy,
                                     sdbus::Properties_proxy, sdbus::ObjectManager_proxy> {
   public:
-    using Listener = std::function<void(const nlohmann::json&)>;
+    using Listener = std::function<void(const Signal&)>;
     explicit ManagerProxy(sdbus::IConnection& connection);
     ~ManagerProxy();
     void listen(Listener listener);
 
   private:
-    void deliver(nlohmann::json signal);
+    void deliver(const Signal& signal);
     void onVerdictChanged(const std::string& path, const std::string& old_verdict,
                           const std::string& verdict, const std::string& reason) override;
     void onEscalationStarted(const std::string& path, const std::string& reason) override;

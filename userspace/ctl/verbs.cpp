@@ -43,9 +43,7 @@ std::string step_text(std::int64_t step) {
 }
 
 // "step 2 restart-agent" in a ladder; "requested log-only" for a RequestFence (step 0).
-std::string step_name(const json& s) {
-    const auto step = s.value("step", 0);
-    const std::string action = s.value("action", "");
+std::string step_name(std::int32_t step, const std::string& action) {
     return step == 0 ? "requested " + action : fmt::format("step {} {}", step, action);
 }
 
@@ -73,33 +71,41 @@ std::string mode_line(const json& m) {
 }
 
 // A signal as one line of text for `monitor` and `fence`.
-std::string signal_text(const json& s) {
-    const std::string name = s.value("signal", "");
-    const std::string path = s.value("path", "");
-    const std::string where = path.empty() ? "host" : path;
-    if (name == "VerdictChanged")
-        return fmt::format("{}: {} -> {}: {}", where, s.value("old_verdict", ""),
-                           s.value("verdict", ""), s.value("reason", ""));
-    if (name == "EscalationStarted")
-        return fmt::format("{}: escalation started: {}", where, s.value("reason", ""));
-    if (name == "StepStarted")
-        return fmt::format("{}: {}{} started (request {})", where,
-                           s.value("dry_run", false) ? "dry-run: " : "", step_name(s),
-                           s.value("id", 0ull));
-    if (name == "StepFinished")
-        return fmt::format("{}: {} {} (request {}): {}", where, step_name(s),
-                           s.value("success", false) ? "succeeded" : "FAILED", s.value("id", 0ull),
-                           s.value("detail", ""));
-    if (name == "EscalationAverted")
-        return fmt::format("{}: escalation averted: {}", where, s.value("reason", ""));
-    if (name == "ManagerChanged") {
-        const auto& p = s.at("properties");
-        if (p.contains("mode")) return fmt::format("mode: {}", mode_line(p));
-        return fmt::format("manager: {}", p.dump());
-    }
-    if (name == "PathAdded") return fmt::format("{}: now monitored", where);
-    if (name == "PathRemoved") return fmt::format("{}: no longer monitored", where);
-    return s.dump();
+std::string signal_text(const Signal& signal) {
+    const auto where = [](const std::string& path) { return path.empty() ? "host" : path; };
+    struct Visit {
+        decltype(where) at;
+        std::string operator()(const VerdictChangedSignal& s) const {
+            return fmt::format("{}: {} -> {}: {}", at(s.path), s.old_verdict, s.verdict, s.reason);
+        }
+        std::string operator()(const EscalationStartedSignal& s) const {
+            return fmt::format("{}: escalation started: {}", at(s.path), s.reason);
+        }
+        std::string operator()(const StepStartedSignal& s) const {
+            return fmt::format("{}: {}{} started (request {})", at(s.path),
+                               s.dry_run ? "dry-run: " : "", step_name(s.step, s.action), s.id);
+        }
+        std::string operator()(const StepFinishedSignal& s) const {
+            return fmt::format("{}: {} {} (request {}): {}", at(s.path),
+                               step_name(s.step, s.action), s.success ? "succeeded" : "FAILED",
+                               s.id, s.detail);
+        }
+        std::string operator()(const EscalationAvertedSignal& s) const {
+            return fmt::format("{}: escalation averted: {}", at(s.path), s.reason);
+        }
+        std::string operator()(const ManagerChangedSignal& s) const {
+            if (s.properties.contains("mode"))
+                return fmt::format("mode: {}", mode_line(s.properties));
+            return fmt::format("manager: {}", s.properties.dump());
+        }
+        std::string operator()(const PathAddedSignal& s) const {
+            return fmt::format("{}: now monitored", at(s.path));
+        }
+        std::string operator()(const PathRemovedSignal& s) const {
+            return fmt::format("{}: no longer monitored", at(s.path));
+        }
+    };
+    return std::visit(Visit{where}, signal);
 }
 
 // "i-2-87-VM (running), r-78-VM (paused (I/O error))", or "none".
@@ -277,9 +283,9 @@ int verb_monitor(Client& client, const Options& o) {
     sigaddset(&stop, SIGINT);
     sigaddset(&stop, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &stop, nullptr);
-    client.manager().listen([json_out = o.json](const json& s) {
+    client.manager().listen([json_out = o.json](const Signal& s) {
         if (json_out)
-            fmt::print("{}\n", s.dump());
+            fmt::print("{}\n", signal_json(s).dump());
         else
             fmt::print("{} {}\n", when(now_usec(), now_usec()).substr(11, 8), signal_text(s));
         std::fflush(stdout);
@@ -333,10 +339,14 @@ int verb_fence(Client& client, const Options& o) {
     // Listen before asking, so a fast outcome is not missed; match on the id afterwards.
     std::mutex mutex;
     std::condition_variable cv;
-    std::vector<json> seen;
+    std::vector<Signal> seen;
     if (!o.no_wait) {
-        client.manager().listen([&](const json& s) {
-            if (s.value("path", "x") != "") return;  // host requests carry no path
+        client.manager().listen([&](const Signal& s) {
+            // Only the steps of host requests (they carry no path).
+            const auto* started = std::get_if<StepStartedSignal>(&s);
+            const auto* finished = std::get_if<StepFinishedSignal>(&s);
+            if (!(started && started->path.empty()) && !(finished && finished->path.empty()))
+                return;
             std::lock_guard lock(mutex);
             seen.push_back(s);
             cv.notify_all();
@@ -354,24 +364,26 @@ int verb_fence(Client& client, const Options& o) {
             fmt::print("Fence request {} queued: {}\n", id, o.action);
         return kExitOk;
     }
-    std::optional<json> started, finished;
+    std::optional<StepStartedSignal> started;
+    std::optional<StepFinishedSignal> finished;
     {
         std::unique_lock lock(mutex);
         cv.wait_for(lock, timeout, [&] {
             for (const auto& s : seen) {
-                if (s.value("id", 0ull) != id) continue;
-                if (s["signal"] == "StepStarted") started = s;
-                if (s["signal"] == "StepFinished") finished = s;
+                if (const auto* st = std::get_if<StepStartedSignal>(&s); st && st->id == id)
+                    started = *st;
+                if (const auto* f = std::get_if<StepFinishedSignal>(&s); f && f->id == id)
+                    finished = *f;
             }
             return finished.has_value();
         });
     }
     client.manager().listen(nullptr);
-    out["dry_run"] = started ? json(started->value("dry_run", false)) : json(nullptr);
+    out["dry_run"] = started ? json(started->dry_run) : json(nullptr);
     out["finished"] = finished.has_value();
-    out["success"] = finished ? json(finished->value("success", false)) : json(nullptr);
-    out["detail"] = finished ? json(finished->value("detail", "")) : json(nullptr);
-    const bool ok = finished && finished->value("success", false);
+    out["success"] = finished ? json(finished->success) : json(nullptr);
+    out["detail"] = finished ? json(finished->detail) : json(nullptr);
+    const bool ok = finished && finished->success;
     if (o.json) {
         print_json(out);
     } else {
