@@ -12,8 +12,11 @@
  * IOH_MAX_DEVS. */
 const volatile bool filter_dev = true;
 /* Per-request mode: block_rq_issue keeps every request in rq_inflight so userspace can find
- * the oldest one; costs a shared hash update and delete per I/O. */
+ * the oldest one exactly; costs a shared hash update and delete per I/O. */
 const volatile bool targ_per_request = false;
+/* The age ring (struct ioh_age_ring): outstanding requests by when they started, at the cost
+ * of one per-CPU increment at issue and one at completion. The default. */
+const volatile bool targ_age_ring = true;
 /* block_rq_issue(rq) since 5.11 (a54895fa, backported to 5.10.137); before: (q, rq). The
  * loader decides it from the BTF func proto, not from the kernel version. */
 const volatile bool targ_single_arg = true;
@@ -40,6 +43,20 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } rq_diag SEC(".maps");
+
+/* Same keys as rq_dev_stats. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, IOH_MAX_DEVS);
+	__type(key, __u32);
+	__type(value, struct ioh_age_ring);
+} rq_age SEC(".maps");
+
+/* Requests that started before this (CLOCK_MONOTONIC ns) stay out of the ring: their issue may
+ * have come before the programs were attached. Userspace sets it once both are. */
+__u64 age_since_ns = ~0ULL;
+
+static const struct ioh_age_ring ioh_zero_ages;
 
 /* errno from blk_status_to_errno() back to a blk_status_t, for kernels before 6.0. */
 static __always_inline __u8 rq_status(long error)
@@ -77,6 +94,54 @@ static __always_inline __u32 rq_dev(struct request *rq)
 	return IOH_MKDEV(disk->major, disk->first_minor);
 }
 
+/* The ring slot of a request, or -1 when it is not in the ring: no start time (queue/iostats=0),
+ * started before attach, or no data (a flush sequence's final completion and an empty
+ * preflush carry no bytes; zone and driver commands neither: counted on neither side). */
+static __always_inline int rq_age_index(struct request *rq, __u64 start, __u32 bytes)
+{
+	__u32 op = ioh_op(rq->cmd_flags);
+
+	if (!start || start < age_since_ns || (!bytes && op != IOH_OP_FLUSH))
+		return -1;
+	return (op == IOH_OP_READ ? 0 : IOH_AGE_SLOTS) +
+	       (int)((start >> IOH_AGE_SHIFT) & (IOH_AGE_SLOTS - 1));
+}
+
+static __always_inline struct ioh_age_ring *rq_ages(__u32 dev)
+{
+	struct ioh_age_ring *a = bpf_map_lookup_elem(&rq_age, &dev);
+
+	if (a || filter_dev)
+		return a;
+	bpf_map_update_elem(&rq_age, &dev, &ioh_zero_ages, BPF_NOEXIST);
+	return bpf_map_lookup_elem(&rq_age, &dev);
+}
+
+/* A request of the ring that is done (completed, or requeued: it is issued again). */
+static __always_inline void rq_age_done(struct request *rq, __u32 dev, __u32 bytes, __u64 now)
+{
+	__u64 start = rq->start_time_ns;
+	struct ioh_age_ring *a;
+	int i = rq_age_index(rq, start, bytes);
+	__u32 op;
+
+	if (i < 0)
+		return;
+	a = rq_ages(dev);
+	if (!a)
+		return;
+	op = i >= IOH_AGE_SLOTS;
+	if ((now >> IOH_AGE_SHIFT) - (start >> IOH_AGE_SHIFT) >= IOH_AGE_SLOTS - 1) {
+		barrier_var(op);
+		if (op < IOH_AGE_OPS)
+			a->finished_late[op] += 1;
+		return;
+	}
+	barrier_var(i);
+	if (i >= 0 && i < IOH_AGE_OPS * IOH_AGE_SLOTS)
+		(&a->finished[0][0])[i] += 1;
+}
+
 SEC("tp_btf/block_rq_issue")
 int handle_rq_issue(__u64 *ctx)
 {
@@ -87,6 +152,18 @@ int handle_rq_issue(__u64 *ctx)
 	__u32 dev = rq_dev(rq);
 
 	if (!dev)
+		return 0;
+	if (targ_age_ring) {
+		struct ioh_age_ring *a;
+		int i = rq_age_index(rq, rq->start_time_ns, rq->__data_len);
+
+		if (i >= 0 && (a = rq_ages(dev))) {
+			barrier_var(i);
+			if (i < IOH_AGE_OPS * IOH_AGE_SLOTS)
+				(&a->started[0][0])[i] += 1;
+		}
+	}
+	if (!targ_per_request)
 		return 0;
 	s = ioh_dev_stats(&rq_dev_stats, &rq_diag, dev, filter_dev);
 	if (!s)
@@ -100,6 +177,20 @@ int handle_rq_issue(__u64 *ctx)
 	/* A requeued request is issued again: overwriting its entry is right. */
 	if (bpf_map_update_elem(&rq_inflight, &key, &v, BPF_ANY))
 		ioh_diag_inc(&rq_diag, IOH_DIAG_INFLIGHT_UPDATE_FAIL);
+	return 0;
+}
+
+/* A request handed back to the queue is issued again: in the ring it is done until then.
+ * Only one that was started (issued) counts; block_rq_requeue has the same argument list as
+ * block_rq_issue. */
+SEC("tp_btf/block_rq_requeue")
+int handle_rq_requeue(__u64 *ctx)
+{
+	struct request *rq = targ_single_arg ? (void *)ctx[0] : (void *)ctx[1];
+	__u32 dev = rq_dev(rq);
+
+	if (dev && rq->state != MQ_RQ_IDLE)
+		rq_age_done(rq, dev, rq->__data_len, bpf_ktime_get_ns());
 	return 0;
 }
 
@@ -136,6 +227,8 @@ int BPF_PROG(handle_rq_complete, struct request *rq, long error, unsigned int nr
 		ioh_diag_inc(&rq_diag, IOH_DIAG_NO_START_TIME);
 	ioh_record_completion(s, ioh_op(rq->cmd_flags), now - start, start != 0 && now > start,
 			      now, status != 0, ioh_err_kind(status), nr_bytes);
+	if (targ_age_ring)
+		rq_age_done(rq, dev, nr_bytes, now);
 	return 0;
 }
 

@@ -1,9 +1,10 @@
 // Loads and attaches the iohealth block probes on one device and waits, for
-// probe_overhead.sh. With --stats it also attaches an empty calibration program on
-// block_rq_complete, turns on BPF run-time statistics for the window and prints the net BPF
-// cost per I/O: the sum over our programs of run_time / run_cnt - floor, where floor is the
-// calibration program's time per run (the cost of measuring itself). --foreign does the same
-// for other tools' programs (biolatency) running at the same time.
+// probe_overhead.sh. With --stats it also attaches empty calibration programs on
+// block_rq_issue, _requeue and _complete, turns on BPF run-time statistics for the window and
+// prints the net BPF cost per I/O: the sum over our programs of run_time - runs x floor, over
+// the I/Os, where floor is the calibration program's time per run on the same tracepoint (the
+// cost of measuring itself, and what lands inside a program's time from outside it).
+// --foreign does the same for other tools' programs (biolatency) running at the same time.
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <fcntl.h>
@@ -89,11 +90,11 @@ int main(int argc, char** argv) {
         return 2;
     }
     auto made = BpfBlockSource::make(options);
-    if (!made) {
-        std::fprintf(stderr, "%s\n", made.error().c_str());
+    if (!made.source) {
+        std::fprintf(stderr, "%s\n", made.error.c_str());
         return 1;
     }
-    auto& source = **made;
+    auto& source = *made.source;
     for (const auto& note : source.notes()) std::fprintf(stderr, "note: %s\n", note.c_str());
     source.set_devices({st.st_rdev});
 
@@ -125,8 +126,17 @@ int main(int argc, char** argv) {
     std::map<std::string, RunStats> before;
     for (const auto& [name, fd] : progs) before[name] = read_stats(fd);
     for (const auto& [name, fd] : foreign) before[name] = read_stats(fd);
-    const RunStats calib_before =
-        calib ? read_stats(bpf_program__fd(calib->progs.calib_rq_complete)) : RunStats{};
+    // The floor of each tracepoint: an empty program on it.
+    const auto calib_fds = [&] {
+        std::map<std::string, int> fds;
+        if (!calib) return fds;
+        fds["complete"] = bpf_program__fd(calib->progs.calib_rq_complete);
+        fds["issue"] = bpf_program__fd(calib->progs.calib_rq_issue);
+        fds["requeue"] = bpf_program__fd(calib->progs.calib_rq_requeue);
+        return fds;
+    }();
+    std::map<std::string, RunStats> calib_before;
+    for (const auto& [point, fd] : calib_fds) calib_before[point] = read_stats(fd);
     std::printf("ready\n");
     std::fflush(stdout);
 
@@ -140,16 +150,30 @@ int main(int argc, char** argv) {
     for (const auto& [dev, ev] : source.collect(clock.now())) completed += ev.completed;
 
     if (stats) {
-        const auto c1 = read_stats(bpf_program__fd(calib->progs.calib_rq_complete));
-        const double floor_ns = c1.run_cnt > calib_before.run_cnt
-                                    ? double(c1.run_time_ns - calib_before.run_time_ns) /
-                                          double(c1.run_cnt - calib_before.run_cnt)
-                                    : 0.0;
-        // Net cost per I/O of a set of programs: each runs once per I/O on a blk-mq disk, so
-        // it is the sum of their time per run minus the measurement floor. Per run rather than
-        // per completed I/O of our device: biolatency also runs for other disks' I/O.
+        std::map<std::string, double> floors;
+        for (const auto& [point, fd] : calib_fds) {
+            const auto c1 = read_stats(fd);
+            const auto& c0 = calib_before[point];
+            floors[point] = c1.run_cnt > c0.run_cnt ? double(c1.run_time_ns - c0.run_time_ns) /
+                                                          double(c1.run_cnt - c0.run_cnt)
+                                                    : 0.0;
+            std::printf("calibration_floor_ns %s=%.1f\n", point.c_str(), floors[point]);
+        }
+        // A program's floor is that of its tracepoint (biolatency's insert program: issue's).
+        const auto floor_of = [&](const std::string& name) {
+            if (name.find("requeue") != std::string::npos && floors["requeue"] > 0)
+                return floors["requeue"];
+            if (name.find("issue") != std::string::npos || name.find("insert") != std::string::npos)
+                return floors["issue"];
+            return floors["complete"];
+        };
+        // Net cost per I/O of a set of programs: their time net of the measurement floor per
+        // run, over the I/Os, counted as the runs of the program that runs most (once per I/O;
+        // a requeue program runs rarely). Per run rather than per completed I/O of our device:
+        // biolatency also runs for other disks' I/O.
         auto net_per_io = [&](const std::map<std::string, int>& set, const char* tag) {
-            double net = 0;
+            double net_ns = 0;
+            std::uint64_t ios = 0;
             for (const auto& [name, fd] : set) {
                 const auto s = read_stats(fd);
                 const auto runs = s.run_cnt - before[name].run_cnt;
@@ -157,13 +181,13 @@ int main(int argc, char** argv) {
                 const double avg = runs ? double(time) / double(runs) : 0.0;
                 std::printf("%s prog %s runs=%llu avg_ns=%.1f\n", tag, name.c_str(),
                             static_cast<unsigned long long>(runs), avg);
-                if (runs) net += avg - floor_ns;
+                net_ns += double(time) - double(runs) * floor_of(name);
+                ios = std::max(ios, runs);
             }
-            return net;
+            return ios ? net_ns / double(ios) : 0.0;
         };
         const double ours = net_per_io(progs, "iohealth");
         const double theirs = net_per_io(foreign, "foreign");
-        std::printf("calibration_floor_ns=%.1f\n", floor_ns);
         std::printf("completed_ios=%llu\n", static_cast<unsigned long long>(completed));
         std::printf("net_bpf_ns_per_io=%.1f\n", ours);
         if (!foreign.empty()) std::printf("foreign_net_bpf_ns_per_io=%.1f\n", theirs);

@@ -1,14 +1,18 @@
 #!/bin/bash
-# Probe overhead, A/B: fio 4k randread QD32 (libaio, direct) on a loop device over a file in
+# Probe overhead. The primary figure comes first: the net BPF time per I/O of the iohealth
+# probes (the default set, stuck-request detection included) from
+# bpf_enable_stats(BPF_STATS_RUN_TIME), net of an empty calibration program on the same
+# tracepoint, alone, next to biolatency's programs (whose net time is printed as "foreign"),
+# and for reference the per-request table (--per-request, not the default). These hold on a
+# busy machine.
+# Then the IOPS A/B: fio 4k randread QD32 (libaio, direct) on a loop device over a file in
 # tmpfs, with no probe, with the iohealth probes (probe_loader) and with libbpf-tools'
-# biolatency, interleaved over ROUNDS rounds. Prints the median IOPS per mode, each mode's
-# IOPS loss and added microseconds per I/O, then the net BPF time per I/O of the iohealth
-# probes from bpf_enable_stats(BPF_STATS_RUN_TIME), net of an empty calibration program on
-# the same tracepoint, alone and next to biolatency's programs (whose net time is printed as
-# "foreign"). The run-time figures hold on a busy machine; the IOPS A/B needs a quiet one.
-# Root only.
+# biolatency, ROUNDS rounds whose order of modes rotates (round r starts at mode r mod 3, so
+# no mode always runs first or after another), each loss paired with the same round's "none"
+# run and reported as median [min, max] across rounds. When the ranges overlap the A/B cannot
+# tell the modes apart, and it says so: the IOPS A/B needs a quiet machine. Root only.
 #
-# Usage: tests/bench/probe_overhead.sh [BUILD_DIR]     (env: ROUNDS=3 RUNTIME=10 NICE=-20)
+# Usage: tests/bench/probe_overhead.sh [BUILD_DIR]     (env: ROUNDS=6 RUNTIME=10 NICE=-20)
 # fio runs at nice NICE so that other load on a shared machine disturbs the A/B less; the
 # load average is printed before and after: compare runs only at similar load.
 # Targets (DESIGN.md): <= 2 % IOPS loss at >= 150k IOPS, at most half of biolatency's loss,
@@ -16,7 +20,7 @@
 set -euo pipefail
 
 BUILD=${1:-build}
-ROUNDS=${ROUNDS:-3}
+ROUNDS=${ROUNDS:-6}
 RUNTIME=${RUNTIME:-10}
 NICE=${NICE:--20}
 LOADER=$BUILD/tests/bench/probe_loader
@@ -85,49 +89,23 @@ stop_probe() {
 }
 
 run_fio >/dev/null  # warm-up: page cache of the backing file, CPU frequency
-echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 
-declare -A RESULTS
-MODES=(none iohealth biolatency)
-for ((r = 1; r <= ROUNDS; r++)); do
-    for mode in "${MODES[@]}"; do
-        [[ $mode != none ]] && start_probe "$mode"
-        iops=$(run_fio)
-        [[ $mode != none ]] && stop_probe
-        RESULTS[$mode]+="$iops "
-        printf 'round %d %-10s %8d IOPS\n' "$r" "$mode" "$iops"
-    done
-done
+# Net BPF time of one probe set under RUNTIME seconds of the fio load.
+bpf_stats() {
+    "$LOADER" --device "$LOOP" --stats "$@" >"$WORK/stats.out" 2>&1 &
+    STATS_PID=$!
+    PIDS+=("$STATS_PID")
+    wait_ready "$WORK/stats.out"
+    run_fio >/dev/null
+    kill -INT "$STATS_PID"
+    wait "$STATS_PID"
+    grep -v '^ready$' "$WORK/stats.out"
+}
 
-echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
-$PY - "${RESULTS[none]}" "${RESULTS[iohealth]}" "${RESULTS[biolatency]}" <<'PYEOF'
-import statistics, sys
-runs = [list(map(int, a.split())) for a in sys.argv[1:4]]
-none, ioh, bio = (statistics.median(r) for r in runs)
-def loss(x): return 100.0 * (1 - x / none)
-def us(x): return 1e6 / x - 1e6 / none
-# Paired per round (adjacent runs share the machine's load of the moment), then the median.
-def paired(i): return statistics.median(100.0 * (1 - p / n) for n, p in zip(runs[0], runs[i]))
-print(f"median IOPS: none {none:.0f}  iohealth {ioh:.0f}  biolatency {bio:.0f}")
-print(f"iohealth loss   {loss(ioh):6.2f} %  (+{us(ioh):.3f} us/IO)  paired median {paired(1):6.2f} %")
-print(f"biolatency loss {loss(bio):6.2f} %  (+{us(bio):.3f} us/IO)  paired median {paired(2):6.2f} %")
-if loss(bio) > 0:
-    print(f"iohealth loss / biolatency loss = {loss(ioh) / loss(bio):.2f}")
-spread = (max(runs[0]) - min(runs[0])) / none
-if spread > 0.10:
-    print(f"WARNING: 'none' IOPS spread {100 * spread:.0f} % of its median: the machine is busy, "
-          "the A/B figures above are not meaningful")
-PYEOF
-
-echo "BPF run time (bpf_enable_stats), ${RUNTIME}s of the same fio load:"
-"$LOADER" --device "$LOOP" --stats >"$WORK/stats.out" 2>&1 &
-STATS_PID=$!
-PIDS+=("$STATS_PID")
-wait_ready "$WORK/stats.out"
-run_fio >/dev/null
-kill -INT "$STATS_PID"
-wait "$STATS_PID"
-grep -v '^ready$' "$WORK/stats.out"
+echo "BPF run time (bpf_enable_stats), default probes, ${RUNTIME}s of the same fio load:"
+bpf_stats
+echo "BPF run time, per-request table (reference, not the default), ${RUNTIME}s:"
+bpf_stats --per-request
 
 echo "BPF run time with biolatency attached as well, ${RUNTIME}s:"
 "$BIOLATENCY" 3600 1 >/dev/null &
@@ -145,3 +123,47 @@ wait "$STATS_PID"
 kill -INT "$BIO_PID"
 wait "$BIO_PID" || true
 grep -v '^ready$' "$WORK/stats2.out"
+
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+declare -A RESULTS
+MODES=(none iohealth biolatency)
+for ((r = 1; r <= ROUNDS; r++)); do
+    for ((i = 0; i < 3; i++)); do
+        mode=${MODES[$(((r - 1 + i) % 3))]}
+        [[ $mode != none ]] && start_probe "$mode"
+        iops=$(run_fio)
+        [[ $mode != none ]] && stop_probe
+        RESULTS[$mode]+="$iops "
+        printf 'round %d %-10s %8d IOPS\n' "$r" "$mode" "$iops"
+    done
+done
+
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+$PY - "${RESULTS[none]}" "${RESULTS[iohealth]}" "${RESULTS[biolatency]}" <<'PYEOF'
+import statistics, sys
+runs = [list(map(int, a.split())) for a in sys.argv[1:4]]
+none, ioh, bio = (statistics.median(r) for r in runs)
+def us(x): return 1e6 / x - 1e6 / none
+# Paired per round: a mode's loss against the same round's "none" run (the rounds share the
+# machine's load of the moment), then the median and the range across rounds.
+def losses(i): return [100.0 * (1 - p / n) for n, p in zip(runs[0], runs[i])]
+def show(name, i, x):
+    l = losses(i)
+    print(f"{name:<10} loss {statistics.median(l):6.2f} % [{min(l):6.2f}, {max(l):6.2f}] "
+          f"(+{us(x):.3f} us/IO at the median)")
+    return min(l), max(l)
+print(f"median IOPS: none {none:.0f}  iohealth {ioh:.0f}  biolatency {bio:.0f}")
+i_lo, i_hi = show("iohealth", 1, ioh)
+b_lo, b_hi = show("biolatency", 2, bio)
+spread = (max(runs[0]) - min(runs[0])) / none
+print(f"none spread across rounds: {100 * spread:.1f} % of its median")
+if i_lo <= 0 <= i_hi:
+    print("the A/B cannot tell iohealth from no probe (its loss range includes 0)")
+if max(i_lo, b_lo) <= min(i_hi, b_hi):
+    print("the A/B cannot tell iohealth from biolatency (their loss ranges overlap)")
+elif statistics.median(losses(2)) > 0:
+    print(f"iohealth loss / biolatency loss = "
+          f"{statistics.median(losses(1)) / statistics.median(losses(2)):.2f} (medians)")
+PYEOF
+

@@ -1,16 +1,18 @@
-// End-to-end acceptance (issue 3): the real iohealthd binary, in dry-run, watching one loop
-// device whose backing file lives on faultfs, so the test decides when its I/O is slow, hung
-// or failing. Each test asserts the verdict timeline and the dry-run action log that the
+// End-to-end acceptance (issues 3 and 11): the real iohealthd binary, in dry-run, watching one
+// loop device whose backing file lives on faultfs, so the test decides when its I/O is slow,
+// hung or failing. Each test asserts the verdict sequence and the dry-run action log that the
 // daemon wrote to --event-log, polling that file with a deadline (never a fixed sleep for a
 // verdict). Every timeline is printed at the end of its test, relative to the fault.
 //
 // Short policy of the fault scenarios (tick 200ms, io_timeout 2s; derived: probe 400ms,
 // slow_io 40ms, stall_after 1s, warn_after 4s, dead_after 5s, step_hold 2s, recover_after 1s;
 // graceful_deadline set to 3s so the whole ladder runs in 9 s):
+//   a wait is CONTENDED after 2 ticks, STALLED at warn_after (the stall threshold's floor),
 //   DEAD after 5 s without a completion, the ladder log-only +2s restart-agent +2s
 //   graceful-reboot +3s reboot +2s exhausted.
-// Contention policy (tick 200ms, io_timeout 8s): stall_after 4s > the 3 s worst delay,
-// dead_after 20s, recover_after 4s.
+// The contention scenarios run the issue's shapes scaled to io_timeout 2s (x0.2 of the
+// default T = 10 s, x0.5 of the 4 s of the uniform case): the claim is about delays relative
+// to the deadline, and CONTENDED is left once the dead_after horizon (5 s) is quiet.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -64,16 +66,15 @@ constexpr double kStepHold = 2.0;
 constexpr double kGracefulDeadline = 3.0;
 constexpr double kRecoverAfter = 1.0;
 
-constexpr const char* kContentionPolicy = "io_timeout = 8s\n";
-constexpr double kContentionRecoverAfter = 4.0;
-constexpr double kContentionDeadAfter = 20.0;
-// Delays ramp up so the adaptive stall threshold (2 x the recent worst latency, log2
-// buckets) stays above each next stage's longest gap; 24 s at 0.5-3 s at the end.
+// Buffered loop, one request served at a time: the heartbeat waits behind the load.
+constexpr const char* kQueuedPolicy = "io_timeout = 8s\n";
+// Delays ramp up (the old adaptive threshold needed it; now any onset is a wait below
+// warn_after), 24 s at 0.5-3 s at the end.
 struct ContentionStage {
     int min_ms, max_ms;
     double seconds;
 };
-constexpr ContentionStage kContentionRamp[] = {
+constexpr ContentionStage kQueuedRamp[] = {
     {50, 200, 4}, {200, 450, 4}, {400, 950, 4}, {500, 2000, 4}, {500, 3000, 24}};
 
 struct Scenario {
@@ -259,12 +260,17 @@ std::string joined(const std::vector<std::string>& v) {
     return s;
 }
 
-// A hang with a steady load: STALLED, then DEAD no earlier than dead_after after the last
-// completion and at most one tick later. Returns the DEAD event.
+// A hang with a steady load: STALLED at the stall threshold (warn_after after fast service)
+// within 2 ticks, then DEAD no earlier than dead_after after the last completion and at most
+// one tick later. Returns the DEAD event.
 std::optional<LoggedEvent> expect_dead_on_time(const EventLog& events, double hang_at,
                                                double last_completion, double max_late) {
-    const auto stalled = events.wait_for(verdict_is("STALLED", hang_at), hang_at + 3);
-    EXPECT_TRUE(stalled) << "no STALLED within 3 s of the hang";
+    const auto stalled = events.wait_for(verdict_is("STALLED", hang_at), hang_at + kDeadAfter);
+    EXPECT_TRUE(stalled) << "no STALLED before dead_after";
+    if (stalled) {
+        EXPECT_GE(stalled->at - hang_at, kWarnAfter - kRounding) << "STALLED before warn_after";
+        EXPECT_LE(stalled->at - last_completion, kWarnAfter + 2 * kTick + max_late);
+    }
     const auto dead = events.wait_for(verdict_is("DEAD", hang_at), hang_at + kDeadAfter + 3);
     EXPECT_TRUE(dead) << "no DEAD within dead_after + 3 s of the hang";
     if (!stalled || !dead) return dead;
@@ -280,31 +286,87 @@ std::optional<LoggedEvent> expect_dead_on_time(const EventLog& events, double ha
     return dead;
 }
 
-// --- 1. contention: slow but completing I/O is CONTENDED, never STALLED or DEAD ---
+// --- 1. contention of every shape: one CONTENDED phase, never STALLED, nothing fenced ---
 
-// Loop direct I/O, so each request's latency is its own delay (no queue behind another
-// request in the loop worker). The delay ramps up to 0.5-3 s: the adaptive stall threshold
-// is 2 x the recent worst latency, so a jump from sub-millisecond I/O straight to seconds is,
-// for its first 2 ticks, indistinguishable from a hang (AbruptContentionNeverFences covers that).
-TEST_F(DaemonE2eTest, ContentionIsContendedNeverStalledOrDead) {
-    start(Scenario().with_policy(kContentionPolicy).direct_io());
-    start_load(4);
-    const std::vector<std::string> never_verdicts = {"STALLED", "DEAD", "RECOVERING"};
-    const std::vector<std::string> never_types = {"fence-imminent", "escalation-started",
-                                                  "step-started"};
-    for (const ContentionStage s : kContentionRamp) {
-        delay(s.min_ms, s.max_ms);
-        const auto bad = forbidden_during(s.seconds, never_verdicts, never_types);
-        ASSERT_FALSE(bad) << "under " << s.min_ms << "-" << s.max_ms << " ms delays: " << bad->line;
+// Loop direct I/O, so the load's 4 requests are served in parallel, each delayed on its own.
+// Each phase: HEALTHY before, CONTENDED within a few ticks of the onset, nothing worse and no
+// fence-imminent or ladder during it, HEALTHY again once the dead_after horizon is quiet:
+// the sequence is exactly "CONTENDED HEALTHY" (2 changes).
+class ContentionE2eTest : public DaemonE2eTest {
+  protected:
+    void start_contention(bool direct_io = true) {
+        Scenario s;
+        if (direct_io) s.direct_io();
+        start(s);
+        start_load(4);
     }
-    ASSERT_TRUE(events_->wait_for(verdict_is("CONTENDED"), monotonic_seconds()));
-    const double healed = fault("heal");
-    const auto healthy =
-        events_->wait_for(verdict_is("HEALTHY", healed), healed + kContentionRecoverAfter + 4);
-    ASSERT_TRUE(healthy) << "not HEALTHY again after the contention";
-    EXPECT_EQ(joined(verdicts()), "CONTENDED HEALTHY");
-    expect_quiet_before_fault();
-    EXPECT_GT(load_->succeeded(), 100u);
+    // Watches `seconds` of a phase for anything but slowness.
+    void expect_only_slowness(double seconds, const std::string& what) {
+        const auto bad =
+            forbidden_during(seconds, {"STALLED", "DEAD", "RECOVERING", "DEGRADED"},
+                             {"fence-imminent", "escalation-started", "step-started", "near-miss"});
+        ASSERT_FALSE(bad) << what << ": " << bad->line;
+    }
+    void expect_one_contended_phase(double onset) {
+        const auto contended = events_->wait_for(verdict_is("CONTENDED", onset), onset + 2);
+        ASSERT_TRUE(contended) << "no CONTENDED within 2 s of the onset";
+        const double healed = fault("heal");
+        // Delayed requests still complete for up to 4 s after the heal, then the horizon.
+        const auto healthy =
+            events_->wait_for(verdict_is("HEALTHY", healed), healed + 4 + kDeadAfter + 3);
+        ASSERT_TRUE(healthy) << "not HEALTHY again after the contention";
+        EXPECT_EQ(joined(verdicts()), "CONTENDED HEALTHY");
+        expect_quiet_before_fault();
+        std::printf("measured: CONTENDED %.3f s after the onset, HEALTHY %.3f s after the heal\n",
+                    contended->at - onset, healthy->at - healed);
+    }
+};
+
+// The issue's first measurement (0.5-3 s per I/O for 60 s at io_timeout 4s: 19 changes),
+// scaled to 250-1500 ms for 30 s, on the buffered loop that serves one request at a time
+// (gaps between completions up to 1.5 s, the heartbeat queued behind the load).
+TEST_F(ContentionE2eTest, UniformContentionIsOneContendedPhase) {
+    start_contention(/*direct_io=*/false);
+    const double onset = delay(250, 1500);
+    expect_only_slowness(30, "under 250-1500 ms delays");
+    expect_one_contended_phase(onset);
+    EXPECT_GT(load_->succeeded(), 10u);
+}
+
+// The issue's second measurement (8-20 s per I/O for 2 minutes at the default deadline:
+// 18 changes, never CONTENDED), scaled to 1.6-4 s for 24 s: the longest wait reaches
+// warn_after, which is the stall threshold's floor.
+TEST_F(ContentionE2eTest, DeepContentionIsOneContendedPhase) {
+    start_contention();
+    const double onset = delay(1600, 4000);
+    expect_only_slowness(24, "under 1.6-4 s delays");
+    expect_one_contended_phase(onset);
+}
+
+// 1 ms -> 50 ms -> 2 s at T = 10 s, scaled: 0.2 ms (no delay), 10 ms (a quarter of slow_io
+// 40 ms: still HEALTHY, on a machine whose own load leaves the p99 below that), then 400 ms.
+TEST_F(ContentionE2eTest, ContentionRampIsOneContendedPhase) {
+    start_contention();
+    delay(10, 10);
+    const auto early = forbidden_during(6, {"CONTENDED", "STALLED", "DEAD"}, {});
+    ASSERT_FALSE(early) << "10 ms is below slow_io: " << early->line;
+    const double onset = delay(400, 400);
+    expect_only_slowness(12, "under 400 ms delays");
+    expect_one_contended_phase(onset);
+}
+
+// 5 s without any completion every 15 s at T = 10 s, scaled: hung 1 s every 3 s, 5 times.
+TEST_F(ContentionE2eTest, BurstsAreOneContendedPhase) {
+    start_contention();
+    double onset = 0;
+    for (int i = 0; i < 5; ++i) {
+        const double at = fault("hang");
+        if (i == 0) onset = at;
+        expect_only_slowness(1, "during a burst");
+        fs_->heal();
+        expect_only_slowness(2, "between bursts");
+    }
+    expect_one_contended_phase(onset);
 }
 
 // Buffered loop: its worker serves one request at a time, so the heartbeat waits behind the
@@ -313,30 +375,14 @@ TEST_F(DaemonE2eTest, ContentionIsContendedNeverStalledOrDead) {
 // heartbeat's episode cannot start before the last completion. (Regression: the probe's
 // whole pending age used to count on every tick without a completion of its own.)
 TEST_F(DaemonE2eTest, ContentionWithTheHeartbeatQueuedIsNeverStalled) {
-    start(Scenario().with_policy(kContentionPolicy));
+    start(Scenario().with_policy(kQueuedPolicy));
     start_load(1);
-    for (const ContentionStage s : kContentionRamp) {
+    for (const ContentionStage s : kQueuedRamp) {
         delay(s.min_ms, s.max_ms);
         const auto bad = forbidden_during(s.seconds, {"STALLED", "DEAD"},
                                           {"fence-imminent", "escalation-started", "step-started"});
         ASSERT_FALSE(bad) << "under " << s.min_ms << "-" << s.max_ms << " ms delays: " << bad->line;
     }
-}
-
-// The same delays at once: the first slow requests may look like a stall for a moment, but
-// completions keep coming, so the path never gets near DEAD and nothing is fenced.
-TEST_F(DaemonE2eTest, AbruptContentionNeverFences) {
-    start(Scenario().with_policy(kContentionPolicy).direct_io());
-    start_load(4);
-    delay(500, 3000);
-    static_assert(kContentionDeadAfter < 30, "the phase must outlast dead_after");
-    const auto bad =
-        forbidden_during(30, {"DEAD"}, {"fence-imminent", "escalation-started", "step-started"});
-    ASSERT_FALSE(bad) << bad->line;
-    const auto seen = verdicts();
-    EXPECT_TRUE(std::count(seen.begin(), seen.end(), "CONTENDED") > 0) << joined(seen);
-    for (const auto& v : seen) EXPECT_NE(v, "DEGRADED");
-    std::printf("measured: verdicts under abrupt 0.5-3 s delays: %s\n", joined(seen).c_str());
 }
 
 // --- 2. hang: STALLED, DEAD at the deadline, the whole dry-run ladder ---
@@ -383,10 +429,9 @@ TEST_F(DaemonE2eTest, HangIsDeadAtTheDeadlineAndClimbsTheDryRunLadder) {
     EXPECT_TRUE(of_type("step-failed").empty());
     EXPECT_GE(exhausted->at - steps[3].at, kStepHold - kRounding);
 
-    // Still hung: the verdict stays DEAD. A hang passes through CONTENDED at most (the
-    // outstanding requests are slow before they are late).
-    const auto v = verdicts();
-    EXPECT_TRUE(joined(v) == "STALLED DEAD" || joined(v) == "CONTENDED STALLED DEAD") << joined(v);
+    // Still hung: the verdict stays DEAD. The wait is slowness (CONTENDED) until the stall
+    // threshold.
+    EXPECT_EQ(joined(verdicts()), "CONTENDED STALLED DEAD");
     expect_quiet_before_fault();
     std::printf("measured: ladder steps at DEAD +%.3f +%.3f +%.3f +%.3f s, exhausted +%.3f s\n",
                 steps[0].at - dead->at, steps[1].at - dead->at, steps[2].at - dead->at,
@@ -404,10 +449,11 @@ TEST_F(DaemonE2eTest, ReleaseAfterDeadRecoversAndAvertsTheLadder) {
     ASSERT_TRUE(events_->wait_for(type_is("step-started"), dead->at + 1));
     const double released = fault("release");
 
+    // Sustained service: progress on a second tick.
     const auto recovering =
-        events_->wait_for(verdict_is("RECOVERING", dead->at), released + kTick + kSlack + 1);
+        events_->wait_for(verdict_is("RECOVERING", dead->at), released + 2 * kTick + kSlack + 1);
     ASSERT_TRUE(recovering) << "no RECOVERING after the release";
-    EXPECT_LE(recovering->at - released, kTick + kSlack);
+    EXPECT_LE(recovering->at - released, 2 * kTick + kSlack);
     const auto averted = events_->wait_for(type_is("escalation-averted"), recovering->at + 1);
     ASSERT_TRUE(averted) << "no escalation-averted";
     EXPECT_EQ(averted->at, recovering->at);
@@ -421,9 +467,7 @@ TEST_F(DaemonE2eTest, ReleaseAfterDeadRecoversAndAvertsTheLadder) {
 
     for (const auto& s : of_type("step-started")) EXPECT_LT(s.at, averted->at) << s.line;
     EXPECT_TRUE(of_type("escalation-exhausted").empty());
-    const auto v = verdicts();
-    const std::string tail = "STALLED DEAD RECOVERING HEALTHY";
-    EXPECT_TRUE(joined(v) == tail || joined(v) == "CONTENDED " + tail) << joined(v);
+    EXPECT_EQ(joined(verdicts()), "CONTENDED STALLED DEAD RECOVERING HEALTHY");
     expect_quiet_before_fault();
     std::printf("measured: RECOVERING %.3f s after the release, HEALTHY %.3f s later\n",
                 recovering->at - released, healthy->at - recovering->at);
@@ -480,8 +524,7 @@ TEST_F(DaemonE2eTest, HangWithoutBpfIsDeadFromDiskstatsAndHeartbeat) {
     const auto dead = expect_dead_on_time(*events_, hang_at, load_->last_success(), kTickEpisode);
     ASSERT_TRUE(dead);
     ASSERT_TRUE(events_->wait_for(type_is("step-started", dead->at), dead->at + 1));
-    const auto v = verdicts();
-    EXPECT_TRUE(joined(v) == "STALLED DEAD" || joined(v) == "CONTENDED STALLED DEAD") << joined(v);
+    EXPECT_EQ(joined(verdicts()), "CONTENDED STALLED DEAD");
     expect_quiet_before_fault();
 }
 
@@ -513,15 +556,39 @@ TEST_F(DaemonE2eTest, HangReleasedBeforeTheDeadlineIsANearMiss) {
     const auto bad = forbidden_during(hang_at + kDeadAfter + 2 - monotonic_seconds(), {"DEAD"},
                                       {"escalation-started", "step-started"});
     ASSERT_FALSE(bad) << bad->line;
-    const auto v = verdicts();
-    const std::string tail = "STALLED RECOVERING HEALTHY";
-    EXPECT_TRUE(joined(v) == tail || joined(v) == "CONTENDED " + tail) << joined(v);
+    EXPECT_EQ(joined(verdicts()), "CONTENDED STALLED RECOVERING HEALTHY");
     expect_quiet_before_fault();
     std::printf("measured: fence-imminent %.3f s after the hang, near miss at %.3f s stalled\n",
                 imminent->at - hang_at, stalled_for);
 }
 
-// --- 7. a path whose device does not exist: an error naming it, the others watched ---
+// --- 7. a lost request: one request never completes while the others do ---
+
+// Loop direct I/O, so the other requests go on while faultfs holds one. The age ring of the
+// default probes finds it (no per-request map): one stuck-request event within 2 x dead_after
+// of its start, no verdict worse than CONTENDED, nothing fenced.
+TEST_F(DaemonE2eTest, LostRequestIsReportedOnceAndNeverFenced) {
+    start(Scenario().direct_io());
+    start_load(4);
+    fs_->lose(1);
+    const double lost_at = monotonic_seconds();
+    t0_ = lost_at;
+    ASSERT_TRUE(fs_->wait_held(1)) << "no request reached faultfs to be lost";
+    const auto stuck =
+        events_->wait_for(type_is("stuck-request", lost_at), lost_at + 2 * kDeadAfter);
+    ASSERT_TRUE(stuck) << "no stuck-request event within 2 x dead_after";
+    EXPECT_NE(stuck->message.find("read request outstanding"), std::string::npos) << stuck->line;
+    // Past another dead_after: reported once, the path never worse than CONTENDED.
+    const auto bad = forbidden_during(kDeadAfter, {"STALLED", "DEAD", "RECOVERING"},
+                                      {"fence-imminent", "escalation-started", "step-started"});
+    ASSERT_FALSE(bad) << bad->line;
+    EXPECT_EQ(of_type("stuck-request").size(), 1u);
+    EXPECT_GT(load_->succeeded(), 100u);
+    std::printf("measured: stuck-request %.3f s after the request was lost (dead_after %.1f s)\n",
+                stuck->at - lost_at, kDeadAfter);
+}
+
+// --- 8. a path whose device does not exist: an error naming it, the others watched ---
 
 TEST_F(DaemonE2eTest, MissingDeviceIsReportedAndTheOtherPathIsStillWatched) {
     start(Scenario().with_sections("\n[path ghost]\ndevice = /dev/iohealth-e2e-missing\n"));

@@ -11,6 +11,9 @@
 //            delay MIN_MS [MAX_MS]  each new request waits a uniform random time in range
 //            hang                   each new request is held until release/heal
 //            eio                    each new request fails with EIO
+//            lose [N]               the next N requests (default 1) are held until
+//                                   release/heal, whatever the mode: a request lost by a
+//                                   driver while the others are served
 //            release                held requests complete under the current mode (so
 //                                   hang, eio, release fails them); leaves hang mode
 //            heal                   normal mode, and release
@@ -81,6 +84,11 @@ class FaultFs {
     // --- requests on image ---
     void submit(Request r) {
         std::unique_lock lock(mutex_);
+        if (lose_next_ > 0) {
+            --lose_next_;
+            held_.push_back(std::move(r));
+            return;
+        }
         switch (mode_) {
             case Mode::kNormal:
                 lock.unlock();
@@ -120,16 +128,24 @@ class FaultFs {
             delay_max_ = std::chrono::milliseconds(max_ms);
         } else if (verb == "hang") {
             mode_ = Mode::kHang;
+        } else if (verb == "lose") {
+            long n = 1;
+            if (in >> n && n < 1) {
+                why = "lose needs a count of at least 1";
+                return EINVAL;
+            }
+            lose_next_ = n;
         } else if (verb == "eio") {
             mode_ = Mode::kEio;
         } else if (verb == "release" || verb == "heal") {
             if (verb == "heal" || mode_ == Mode::kHang) mode_ = Mode::kNormal;
+            if (verb == "heal") lose_next_ = 0;
             std::deque<Request> held;
             held.swap(held_);
             lock.unlock();
             for (auto& r : held) submit(std::move(r));
         } else {
-            why = "unknown command '" + verb + "' (delay, hang, eio, release, heal)";
+            why = "unknown command '" + verb + "' (delay, hang, lose, eio, release, heal)";
             return EINVAL;
         }
         return 0;
@@ -232,6 +248,7 @@ class FaultFs {
     std::condition_variable wake_;
     bool stopping_ = false;
     Mode mode_ = Mode::kNormal;
+    long lose_next_ = 0;
     std::chrono::milliseconds delay_min_{0}, delay_max_{0};
     std::deque<Request> held_;
     std::multimap<Clock::time_point, Request> due_;

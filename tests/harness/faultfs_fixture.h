@@ -70,6 +70,8 @@ class FaultFsFixture {
         control("delay " + std::to_string(min.count()) + " " + std::to_string(max.count()));
     }
     void hang() { control("hang"); }
+    // The next `n` requests are held until release()/heal(), the others served as before.
+    void lose(int n = 1) { control("lose " + std::to_string(n)); }
     void release() { control("release"); }
     void fail_eio() { control("eio"); }
     void heal() { control("heal"); }

@@ -27,7 +27,9 @@ std::vector<Event> fullest_events() {
     c.verdict_changed = true;
     c.fence_imminent = true;
     c.near_miss = NearMiss{10s, 25s, "the replication link"};
-    for (auto& e : events_for("vda", c)) out.push_back(std::move(e));
+    c.stuck_request = true;
+    c.assessment.stuck_request = StuckRequest{30s, IoDirection::kWrite, 4, 25s};
+    for (auto& e : events_for("vda", c, "/dev/vda")) out.push_back(std::move(e));
     ActionRequest request;
     request.id = 7;
     request.path = "vda";

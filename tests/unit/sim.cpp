@@ -34,9 +34,86 @@ PathPolicy base_policy() {
 
 Simulation::Simulation(PathPolicy policy, Mode mode) : policy_(std::move(policy)), mode_(mode) {}
 
-Sample Simulation::sample(Storage s, TimePoint now) {
+std::optional<TimePoint> Simulation::due_for(const Phase& phase, TimePoint start) {
+    if (phase.storage != Storage::kServed) return std::nullopt;
+    rng_ = rng_ * 6364136223846793005ULL + 1442695040888963407ULL;  // Knuth's MMIX LCG
+    const auto span = (phase.latency_max - phase.latency_min).count() + 1;
+    return start + phase.latency_min + Duration{static_cast<std::int64_t>((rng_ >> 33) % span)};
+}
+
+void Simulation::begin(const Phase& phase) {
+    if (phase.storage != Storage::kServed && phase.storage != Storage::kHeld) {
+        load_.clear();
+        probe_.reset();
+        return;
+    }
+    if (load_.empty())
+        for (int i = 0; i < depth; ++i) load_.push_back({now_, due_for(phase, now_)});
+    // A held request completes right after the hold ends, its latency the whole wait.
+    if (phase.storage == Storage::kServed) {
+        for (auto& r : load_)
+            if (!r.due && !r.lost) r.due = now_ + base_latency;
+        if (probe_ && !probe_->due) probe_->due = now_ + base_latency;
+    }
+}
+
+void Simulation::serve(const Phase& phase, TimePoint now, Sample& out) {
+    KernelEvidence& k = out.kernel;
+    k.available = true;
+    auto complete = [&](const Request& r) {
+        ++k.completed;
+        k.latency.add(*r.due - r.start);
+        k.last_completion = std::max(k.last_completion.value_or(*r.due), *r.due);
+    };
+    for (auto& r : load_) {
+        while (!r.lost && r.due && *r.due <= now) {
+            complete(r);
+            const TimePoint start = *r.due;
+            r = {start, due_for(phase, start), false, !r.write};
+            ++k.issued;
+            if (lose_request_at && start >= *lose_request_at) {
+                r.lost = true;
+                r.due.reset();
+                lose_request_at.reset();
+            }
+        }
+    }
+    if (heartbeat) {
+        if (!probe_ && now >= next_probe_) {
+            const TimePoint start = now - policy_.timings.tick / 2;  // started mid-tick
+            probe_ = Request{start, due_for(phase, start)};
+            next_probe_ = now + policy_.timings.probe_interval;
+        }
+        if (probe_ && probe_->due && *probe_->due <= now) {
+            complete(*probe_);
+            last_success_ = *probe_->due;
+            last_latency_ = *probe_->due - probe_->start;
+            probe_.reset();
+        }
+        out.heartbeat.state = probe_ ? ProbeState::kPending : ProbeState::kIdle;
+        out.heartbeat.last_success = last_success_;
+        if (probe_) out.heartbeat.pending_since = probe_->start;
+        out.heartbeat.last_latency = last_latency_;
+    }
+    k.in_flight = static_cast<std::uint32_t>(load_.size() + (probe_ ? 1 : 0));
+    const Request* oldest = probe_ ? &*probe_ : nullptr;
+    for (const auto& r : load_)
+        if (!oldest || r.start < oldest->start) oldest = &r;
+    if (oldest) {
+        k.oldest_in_flight_age = now - oldest->start;
+        k.oldest_in_flight_direction = oldest->write ? IoDirection::kWrite : IoDirection::kRead;
+    }
+}
+
+Sample Simulation::sample(const Phase& phase, TimePoint now) {
     Sample out;
     out.at = now;
+    const Storage s = phase.storage;
+    if (s == Storage::kServed || s == Storage::kHeld) {
+        serve(phase, now, out);
+        if (facts) facts(now, out.facts);
+        return out;
+    }
     KernelEvidence& k = out.kernel;
     k.available = true;
     const auto tick = policy_.timings.tick;
@@ -112,6 +189,9 @@ Sample Simulation::sample(Storage s, TimePoint now) {
                 k.latency.add(base_latency);
             }
             break;
+        case Storage::kServed:
+        case Storage::kHeld:
+            break;  // serve()
     }
     if (facts) facts(now, out.facts);
     return out;
@@ -120,10 +200,11 @@ Sample Simulation::sample(Storage s, TimePoint now) {
 std::vector<Sample> Simulation::samples(const std::vector<Phase>& phases) {
     std::vector<Sample> out;
     for (const auto& phase : phases) {
+        begin(phase);
         const TimePoint end = now_ + phase.length;
         while (now_ < end) {
             now_ += policy_.timings.tick;
-            out.push_back(sample(phase.storage, now_));
+            out.push_back(sample(phase, now_));
         }
     }
     return out;
@@ -149,12 +230,13 @@ SimRun Simulation::run(const std::vector<Phase>& phases) {
         }
     };
     for (const auto& phase : phases) {
+        begin(phase);
         const TimePoint end = now_ + phase.length;
         while (now_ < end) {
             now_ += policy_.timings.tick;
             if (on_tick) on_tick(now_, mode_);
             if (auto change = mode_.expire(now_)) run.events.push_back(event_for(*change, now_));
-            feed(monitor.tick(sample(phase.storage, now_), mode_.effective()));
+            feed(monitor.tick(sample(phase, now_), mode_.effective()));
             run.assessments.push_back(monitor.assessment());
             if (monitor.assessment().verdict != last) {
                 last = monitor.assessment().verdict;

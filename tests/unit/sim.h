@@ -11,12 +11,23 @@
 namespace iohealth::test {
 
 // kQueued: one slow request completes every 3 s and the heartbeat waits behind two of them.
-enum class Storage { kHealthy, kContended, kQueued, kStalled, kFailing, kIdle };
+// kServed and kHeld model each request of a steady load (`depth` outstanding, the heartbeat
+// probe beside them, served in parallel): kServed completes each one after a latency drawn
+// uniformly from the phase's range; under kHeld nothing completes until the phase ends, then
+// everything held completes at once (a burst, or a hang that is released).
+enum class Storage { kHealthy, kContended, kQueued, kStalled, kFailing, kIdle, kServed, kHeld };
 
 struct Phase {
     Storage storage;
     Duration length;
+    Duration latency_min{0};  // kServed: each request's latency is drawn from [min, max]
+    Duration latency_max{0};
 };
+
+// A phase of kServed at `min`..`max` per request.
+inline Phase served(Duration length, Duration min, Duration max) {
+    return {Storage::kServed, length, min, max};
+}
 
 struct TimelineEntry {
     TimePoint at;
@@ -48,6 +59,10 @@ class Simulation {
     std::vector<Action> fail_actions;
     bool heartbeat = true;
     Duration base_latency = std::chrono::milliseconds(5);
+    // kServed/kHeld: requests outstanding, and the first request issued at or after this time
+    // never completes (lost by a driver) while the others go on.
+    int depth = 4;
+    std::optional<TimePoint> lose_request_at;
 
     SimRun run(const std::vector<Phase>& phases);
     // The samples a run would feed, one per tick, for driving other consumers (the Engine).
@@ -59,7 +74,17 @@ class Simulation {
     std::function<void(TimePoint, StorageFacts&)> facts;
 
   private:
-    Sample sample(Storage s, TimePoint now);
+    struct Request {
+        TimePoint start;
+        std::optional<TimePoint> due;  // none: held (kHeld) or lost
+        bool lost = false;
+        bool write = false;
+    };
+
+    Sample sample(const Phase& phase, TimePoint now);
+    void begin(const Phase& phase);
+    void serve(const Phase& phase, TimePoint now, Sample& out);
+    std::optional<TimePoint> due_for(const Phase& phase, TimePoint start);
 
     PathPolicy policy_;
     ModeState mode_;
@@ -71,6 +96,11 @@ class Simulation {
     TimePoint next_probe_{};
     bool last_failed_ = false;
     Duration last_latency_{0};
+    // kServed/kHeld
+    std::vector<Request> load_;
+    std::optional<Request> probe_;
+    std::uint64_t issued_ = 0;
+    std::uint64_t rng_ = 0x9e3779b97f4a7c15ULL;  // fixed seed: every run is the same
 };
 
 }  // namespace iohealth::test

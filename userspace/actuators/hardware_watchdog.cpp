@@ -9,11 +9,13 @@
 
 namespace iohealth {
 
-Expected<std::unique_ptr<HardwareWatchdog>> HardwareWatchdog::open(const std::string& path) {
+std::unique_ptr<HardwareWatchdog> HardwareWatchdog::open(const std::string& path,
+                                                         std::string& error) {
     const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
-    if (fd < 0)
-        return Expected<std::unique_ptr<HardwareWatchdog>>::failure(
-            fmt::format("Failed to open '{}': {}", path, strerror(errno)));
+    if (fd < 0) {
+        error = fmt::format("Failed to open '{}': {}", path, strerror(errno));
+        return nullptr;
+    }
     return std::unique_ptr<HardwareWatchdog>(new HardwareWatchdog(path, fd));
 }
 

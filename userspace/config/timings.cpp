@@ -15,8 +15,9 @@ Timings derive_timings(Duration io_timeout, Duration tick) {
     // A p99 of T/50 (200 ms at T = 10 s) is far above a healthy disk's latency yet far below
     // a fault: the CONTENDED signal, never a fence reason (oVirt only logs read delay > 5 s).
     out.slow_io = t / 50;
-    // Cap of the adaptive no-progress threshold: half an I/O timeout without any completion
-    // while I/O is in flight already means every queued request is abnormally late.
+    // The window latency and errors are judged over: long enough to smooth one odd tick,
+    // short enough that the verdict follows the storage within seconds. (No-progress waits
+    // are judged against the classifier's adaptive stall threshold, at least warn_after.)
     out.stall_after = t / 2;
     // "Fence imminent" at 2T leaves T/2 before dead_after for the operator to see it coming
     // (watchdog-mux warns at 50 s of 60 s; SBD at about 3/5 of its timeout).

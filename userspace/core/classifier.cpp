@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include <fmt/format.h>
+#include "core/verdict_reason.h"
 
 namespace iohealth {
 namespace {
@@ -62,60 +62,6 @@ Heartbeat read_heartbeat(const HeartbeatEvidence& hb, const PathPolicy& policy, 
     return h;
 }
 
-std::string describe_no_progress(const Assessment& a, const Heartbeat& h) {
-    std::string s;
-    if (a.kernel_stall > Duration{0})
-        s = fmt::format("no completion for {} with {} in flight", format_duration(a.kernel_stall),
-                        a.in_flight);
-    if (h.stall > Duration{0}) {
-        if (!s.empty()) s += "; ";
-        s += h.since_success
-                 ? fmt::format("heartbeat stuck {} (last success {} ago)", format_duration(h.stall),
-                               format_duration(*h.since_success))
-                 : fmt::format("heartbeat stuck {} (no success yet)", format_duration(h.stall));
-    }
-    return s;
-}
-
-// What the storage-specific sources know about the wait: which component holds the I/O,
-// when the lower layer gives up on it by itself, whether the NFS server still answers.
-// `stuck`: STALLED or DEAD, when a server that answers means this host's I/O is the problem.
-std::string describe_facts(const StorageFacts& f, TimePoint now, bool stuck) {
-    std::vector<std::string> parts;
-    if (f.io_suspended)
-        parts.push_back(f.suspended_reason.empty()
-                            ? std::string("I/O suspended by the storage")
-                            : fmt::format("I/O suspended ({})", f.suspended_reason));
-    if (f.quorum_lost) parts.push_back("quorum lost");
-    if (!f.waiting_on.empty()) {
-        std::string w = "waiting on " + f.waiting_on;
-        if (f.lower_layer_deadline) {
-            const Duration left = *f.lower_layer_deadline - now;
-            w += left > Duration{0}
-                     ? fmt::format(", which gives up by itself in {}", format_duration(left))
-                     : fmt::format(", which should have given up {} ago", format_duration(-left));
-            if (!f.lower_layer_rule.empty()) w += fmt::format(" ({})", f.lower_layer_rule);
-        }
-        parts.push_back(std::move(w));
-    }
-    if (f.server_answering) {
-        const std::string last =
-            f.server_last_reply
-                ? fmt::format("last reply {} ago",
-                              format_duration(std::max(Duration{0}, now - *f.server_last_reply)))
-                : std::string("no reply seen");
-        if (!*f.server_answering)
-            parts.push_back(fmt::format("server not answering ({})", last));
-        else
-            parts.push_back(stuck
-                                ? fmt::format("server answers ({}): this host's I/O is stuck", last)
-                                : fmt::format("server answers ({})", last));
-    }
-    std::string s;
-    for (const auto& p : parts) s += (s.empty() ? "" : "; ") + p;
-    return s;
-}
-
 // A lower layer that ends a wait by itself (DRBD dropping a silent peer and continuing
 // locally) must get the chance to: fencing first would reboot a host whose disk is fine.
 // The wait is honoured up to one more dead_after, so a layer that never gives up cannot hold
@@ -135,6 +81,7 @@ Classification classify(const ClassifierState& previous, const EvidenceWindow& w
     const Sample& s = window.latest();
     const KernelEvidence& k = s.kernel;
     const bool degrade = policy.errors == ErrorPolicy::kDegrade;
+    const Duration horizon = t.dead_after;
 
     ClassifierState st = previous;
     if (!st.started) {
@@ -149,13 +96,16 @@ Classification classify(const ClassifierState& previous, const EvidenceWindow& w
     a.at = now;
     const auto n = latency_window_ticks(t);
     const LatencyHistogram hist = window.latency_over(n);
+    a.window_ticks = n;
     a.completed = window.completed_over(n);
     a.errors = window.errors_over(n);
     a.p50 = hist.percentile(0.50);
     a.p99 = hist.percentile(0.99);
     a.max_latency = hist.max();
     a.in_flight = k.in_flight;
+    a.heartbeat_latency = s.heartbeat.last_latency;
     a.resync_advancing = s.facts.resync_advancing;
+    a.facts = s.facts;
 
     // --- proof of life: any of these ends every no-progress episode ---
     const bool kernel_progress = k.available && (k.succeeded() > 0 || (degrade && k.completed > 0));
@@ -168,6 +118,9 @@ Classification classify(const ClassifierState& previous, const EvidenceWindow& w
     const bool kernel_demand =
         k.available && (k.in_flight > 0 || (!degrade && k.errors.total() > 0));
     if (a.proof_of_life) {
+        // A gap between completions that ends here is part of the path's service pattern.
+        if (st.kernel_stuck_since && now - *st.kernel_stuck_since > t.tick)
+            st.gaps.emplace_back(now, now - *st.kernel_stuck_since);
         // Requests still outstanding after the last completion start a new episode there.
         st.kernel_stuck_since = k.in_flight > 0
                                     ? std::optional(std::min(k.last_completion.value_or(now), now))
@@ -185,6 +138,7 @@ Classification classify(const ClassifierState& previous, const EvidenceWindow& w
         st.kernel_last_demand.reset();
     }
     if (st.kernel_stuck_since) a.kernel_stall = now - *st.kernel_stuck_since;
+    std::erase_if(st.gaps, [&](const auto& g) { return now - g.first > horizon; });
 
     Heartbeat stuck_hb = hb;
     if (a.proof_of_life) {
@@ -194,18 +148,30 @@ Classification classify(const ClassifierState& previous, const EvidenceWindow& w
     }
     a.heartbeat_stall = stuck_hb.stall;
     a.heartbeat_gap = stuck_hb.gap;
+    a.heartbeat_since_success = stuck_hb.since_success;
 
     // --- thresholds ---
-    // A gap without completions is only a stall once it is clearly longer than the slowest
-    // recent I/O: under 3 s contention a 2 s gap is normal, after 5 ms completions it is not.
-    // The slowest recent I/O is looked for over the dead_after horizon and in the heartbeat's
-    // last latency: at the onset of a slowdown the gaps between completions outlast the
-    // latency window, which would then hold no completion and drop the threshold to 2 ticks.
-    const Duration slowest = std::max({a.max_latency, s.heartbeat.last_latency,
-                                       window.latency_over(ticks_in(t.dead_after, t)).max()});
-    a.stall_threshold = std::min(t.stall_after, std::max(2 * t.tick, 2 * slowest));
+    // A wait without completions is a stall only once it is clearly longer than the path's
+    // recent service explains: the slowest I/O completed and the longest gap between
+    // completions over the dead_after horizon (the heartbeat's last latency too), doubled.
+    // And never before warn_after: I/O of any latency below the dead deadline is contention,
+    // and the first wait of a contention cannot be told from a hang, so STALLED means "a
+    // fence comes next". Capped two ticks before dead_after so STALLED precedes DEAD.
+    Duration longest_gap{0};
+    for (const auto& g : st.gaps) longest_gap = std::max(longest_gap, g.second);
+    a.explained_wait = std::max({a.max_latency, s.heartbeat.last_latency, longest_gap,
+                                 window.latency_over(horizon_ticks(t)).max()});
+    const Duration floor = t.warn_after;
+    const Duration cap = std::max(floor, t.dead_after - 2 * t.tick);
+    a.stall_threshold = std::clamp(2 * a.explained_wait, floor, cap);
     a.kernel_witness = a.kernel_stall > Duration{0} && a.kernel_stall >= a.stall_threshold;
     a.heartbeat_witness = a.heartbeat_stall > Duration{0} && a.heartbeat_stall >= a.stall_threshold;
+    const bool witness = a.kernel_witness || a.heartbeat_witness;
+    if (witness)
+        st.progress_ticks = 0;
+    else if (a.proof_of_life)
+        ++st.progress_ticks;
+    a.progress_ticks = st.progress_ticks;
 
     const bool kernel_dead = a.kernel_stall >= t.dead_after && a.kernel_stall > Duration{0};
     const bool hb_dead = stuck_hb.stall > Duration{0} && a.heartbeat_gap >= t.dead_after;
@@ -233,72 +199,65 @@ Classification classify(const ClassifierState& previous, const EvidenceWindow& w
         if (now < *hold) dead = false;
     }
 
-    // --- contention hysteresis: enter after N slow ticks, leave after recover_after calm ---
-    // A request or probe waiting while other I/O completes is no stall, but it is slowness.
-    // Without completions a wait is a stall candidate instead, judged by the stall threshold.
-    const Duration worst_wait = a.proof_of_life ? std::max(a.kernel_stall, hb.stall) : Duration{0};
+    // --- slowness: a slow p99 or heartbeat, or a wait below the stall threshold ---
+    const Duration worst_wait = std::max(a.kernel_stall, hb.stall);
     const Duration hb_latency = s.heartbeat.last_latency;
     const bool slow = a.p99 >= t.slow_io || hb_latency >= t.slow_io || worst_wait >= t.slow_io;
-    const bool calm =
-        a.p99 < t.slow_io / 2 && hb_latency < t.slow_io / 2 && worst_wait < t.slow_io / 2;
-    st.slow_ticks = slow ? st.slow_ticks + 1 : 0;
-    if (calm) {
-        if (!st.calm_since) st.calm_since = now;
-    } else {
-        st.calm_since.reset();
-    }
+    // After a stall only waits count: the latencies of the backlog it released are the
+    // stall's, not contention.
+    const bool after_stall = stalled_or_dead(st.verdict) || st.verdict == Verdict::kRecovering;
+    st.slow_ticks = (after_stall ? worst_wait >= t.slow_io : slow) ? st.slow_ticks + 1 : 0;
 
     // --- the verdict ---
     const Verdict prev = st.verdict;
+    // Out of STALLED or DEAD only on sustained service, or when nothing waits any more.
+    const bool unrecovered =
+        st.progress_ticks < kSustainedProgressTicks && (kernel_demand || hb.stall > Duration{0});
     Verdict v;
-    std::string reason;
-    if (dead || (prev == Verdict::kDead && !a.proof_of_life)) {
+    if (dead || (prev == Verdict::kDead && unrecovered)) {
         v = Verdict::kDead;
-        reason = fmt::format("no progress past dead_after {} ({} witnesses): {}",
-                             format_duration(t.dead_after), to_string(policy.witnesses),
-                             describe_no_progress(a, stuck_hb));
-    } else if (a.kernel_witness || a.heartbeat_witness) {
+    } else if (witness || (prev == Verdict::kStalled && unrecovered)) {
         v = Verdict::kStalled;
-        reason = fmt::format("{} (stall threshold {})", describe_no_progress(a, stuck_hb),
-                             format_duration(a.stall_threshold));
-        if (a.dead_at)
-            reason +=
-                fmt::format("; DEAD in {} if nothing completes", format_duration(*a.dead_at - now));
-        else if (both)
-            reason += "; one witness only, DEAD needs both";
     } else if (stalled_or_dead(prev) || (prev == Verdict::kRecovering && st.recovering_since &&
                                          now - *st.recovering_since < t.recover_after)) {
         if (prev != Verdict::kRecovering) st.recovering_since = now;
         v = Verdict::kRecovering;
-        reason = fmt::format("progress resumed: {} completions in {} ticks; stable for {} of {}",
-                             a.completed, n, format_duration(now - *st.recovering_since),
-                             format_duration(t.recover_after));
+        a.recovering_for = now - *st.recovering_since;
     } else if (a.errors > 0) {
         v = Verdict::kDegraded;
-        reason =
-            fmt::format("{} errors among {} completions in {} ticks", a.errors, a.completed, n);
-    } else if ((prev == Verdict::kContended &&
-                !(st.calm_since && now - *st.calm_since >= t.recover_after)) ||
+    } else if ((prev == Verdict::kContended && st.last_slow && now - *st.last_slow < horizon) ||
                st.slow_ticks >= policy.contended_enter_ticks) {
         v = Verdict::kContended;
-        reason = fmt::format(
-            "slow but progressing: p99 {} (slow_io {}), heartbeat {}, {} completions in {} ticks",
-            format_duration(a.p99), format_duration(t.slow_io), format_duration(hb_latency),
-            a.completed, n);
     } else {
         v = Verdict::kHealthy;
-        reason = fmt::format("{} completions in {} ticks, p99 {}, heartbeat {}", a.completed, n,
-                             format_duration(a.p99), format_duration(hb_latency));
     }
-    if (a.resync_advancing) reason += "; resync advancing (proof of life)";
-    if (const std::string facts = describe_facts(s.facts, now, stalled_or_dead(v));
-        !facts.empty() && (v != Verdict::kHealthy || a.in_flight > 0 || s.facts.io_suspended))
-        reason += "; " + facts;
-    if (!s.facts.note.empty()) reason += "; " + s.facts.note;
-    if (const std::string vms = describe_vm_facts(s.facts); !vms.empty()) reason += "; " + vms;
+    // What holds CONTENDED: slowness as sustained as it takes to enter it (one odd tick is
+    // noise), outside a stall (the backlog a stall releases is the stall's, not contention).
+    if (!stalled_or_dead(v) && v != Verdict::kRecovering &&
+        st.slow_ticks >= policy.contended_enter_ticks)
+        st.last_slow = now;
 
     Classification out;
     out.previous = prev;
+    // --- a stuck request: far older than everything completing around it ---
+    // Older than dead_after (a whole path that old would be fenced) and than twice the slowest
+    // recent completion, while the others complete: reported once per request, never a stall
+    // (the no-progress episode restarts at every completion).
+    if (k.oldest_in_flight_age && a.completed > 0 && !stalled_or_dead(v)) {
+        const Duration slowest = window.latency_over(horizon_ticks(t)).max();
+        const Duration threshold = std::max(t.dead_after, 2 * slowest);
+        if (*k.oldest_in_flight_age >= threshold) {
+            a.stuck_request = StuckRequest{*k.oldest_in_flight_age, k.oldest_in_flight_direction,
+                                           k.in_flight, threshold};
+            const TimePoint started = now - *k.oldest_in_flight_age;
+            const bool same =
+                st.stuck_reported && std::chrono::abs(started - *st.stuck_reported) <= t.tick;
+            if (!same) {
+                st.stuck_reported = started;
+                out.stuck_request = true;
+            }
+        }
+    }
     // --- near misses and warnings belong to the no-progress episode ---
     if (v == Verdict::kStalled || v == Verdict::kDead) {
         st.episode_worst = std::max(st.episode_worst, toward_dead);
@@ -320,10 +279,14 @@ Classification classify(const ClassifierState& previous, const EvidenceWindow& w
     st.verdict = v;
     a.verdict = v;
     a.since = st.since;
-    a.reason = std::move(reason);
+    a.reason = render_reason(a, policy);
     out.state = std::move(st);
     out.assessment = std::move(a);
     return out;
+}
+
+std::size_t horizon_ticks(const Timings& t) {
+    return ticks_in(t.dead_after, t);
 }
 
 }  // namespace iohealth

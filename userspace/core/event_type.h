@@ -18,8 +18,9 @@ enum class EventType {
     kFenceSuppressed,
     kEscalationExhausted,
     kModeChanged,
+    kStuckRequest,
 };
-inline constexpr int kEventTypes = 12;
+inline constexpr int kEventTypes = 13;
 std::string_view to_string(EventType t);
 // 32 lowercase hex digits, as journald wants it.
 std::string_view message_id(EventType t);

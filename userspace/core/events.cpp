@@ -7,7 +7,7 @@
 namespace iohealth {
 namespace {
 
-constexpr EnumTable<EventType, 12> kNames{{
+constexpr EnumTable<EventType, kEventTypes> kNames{{
     {EventType::kVerdictChanged, "verdict-changed"},
     {EventType::kFenceImminent, "fence-imminent"},
     {EventType::kNearMiss, "near-miss"},
@@ -20,10 +20,11 @@ constexpr EnumTable<EventType, 12> kNames{{
     {EventType::kFenceSuppressed, "fence-suppressed"},
     {EventType::kEscalationExhausted, "escalation-exhausted"},
     {EventType::kModeChanged, "mode-changed"},
+    {EventType::kStuckRequest, "stuck-request"},
 }};
 
 // Generated once, never reused for another meaning: alert rules match on them.
-constexpr EnumTable<EventType, 12> kMessageIds{{
+constexpr EnumTable<EventType, kEventTypes> kMessageIds{{
     {EventType::kVerdictChanged, "3c5e1f6f0b8a4d6e9a2b7c41d0e8f512"},
     {EventType::kFenceImminent, "8a1d2c3b4e5f46a7b8c9d0e1f2a3b4c5"},
     {EventType::kNearMiss, "5b7e9d1c3a2f4e6d8c0b1a2f3e4d5c6b"},
@@ -36,6 +37,7 @@ constexpr EnumTable<EventType, 12> kMessageIds{{
     {EventType::kFenceSuppressed, "0e2c4a6f8b1d43e5a7c9f1b3d5e7a9c0"},
     {EventType::kEscalationExhausted, "c2e4a6b8d0f243a5c7e9b1d3f5a7c9e1"},
     {EventType::kModeChanged, "b1d3f5a7c9e24b4d6f8a0c2e4b6d8f0a"},
+    {EventType::kStuckRequest, "a8e7454ff00b4485975d8c1aaa8a6b8d"},
 }};
 
 int verdict_priority(Verdict v) {
@@ -45,8 +47,9 @@ int verdict_priority(Verdict v) {
         case Verdict::kStalled:
             return 3;
         case Verdict::kDegraded:
-        case Verdict::kContended:
             return 4;
+        // Contention is slowness the path explains, no incident: notice, never a page.
+        case Verdict::kContended:
         case Verdict::kRecovering:
         case Verdict::kHealthy:
             return 5;
@@ -63,7 +66,8 @@ std::string_view message_id(EventType t) {
     return enum_name(kMessageIds, t);
 }
 
-std::vector<Event> events_for(const std::string& path, const Classification& c) {
+std::vector<Event> events_for(const std::string& path, const Classification& c,
+                              const std::string& device) {
     std::vector<Event> out;
     const Assessment& a = c.assessment;
     if (c.verdict_changed)
@@ -85,6 +89,16 @@ std::vector<Event> events_for(const std::string& path, const Classification& c) 
                              : fmt::format(" (DEAD held for {}, which gave up by itself)",
                                            c.near_miss->held_for)),
              NearMissSeen{*c.near_miss, a}});
+    if (c.stuck_request && a.stuck_request) {
+        const StuckRequest& r = *a.stuck_request;
+        out.push_back(
+            {EventType::kStuckRequest, a.at, 4, path,
+             fmt::format("stuck request: a {}request outstanding {} while the others complete "
+                         "({} in flight, p99 {}); not counted toward DEAD",
+                         r.direction ? std::string(to_string(*r.direction)) + " " : "",
+                         format_duration(r.age), r.in_flight, format_duration(a.p99)),
+             StuckRequestSeen{r, device, a}});
+    }
     return out;
 }
 

@@ -26,6 +26,11 @@ struct NearMissSeen {  // kNearMiss
     NearMiss near_miss;
     Assessment assessment;
 };
+struct StuckRequestSeen {  // kStuckRequest
+    StuckRequest request;
+    std::string device;  // the path's target (/dev/sdX, a DRBD resource, a mount point)
+    Assessment assessment;
+};
 // kEscalationStarted .. kEscalationExhausted: a path's ladder, a host ladder, or a RequestFence
 // (step 0).
 struct LadderChange {
@@ -36,7 +41,8 @@ struct LadderChange {
     std::optional<std::uint64_t> id;  // the request a step is about: pairs start with finish
 };
 using EventPayload = std::variant<VerdictChange, VerdictWarning, NearMissSeen, LadderChange,
-                                  ModeChange>;  // kModeChanged
+                                  ModeChange,  // kModeChanged
+                                  StuckRequestSeen>;
 
 // The guests an event affects, added by the daemon's VM sink.
 struct EventVms {
@@ -62,7 +68,9 @@ struct Event {
     const LadderChange* ladder() const { return std::get_if<LadderChange>(&payload); }
 };
 
-std::vector<Event> events_for(const std::string& path, const Classification& c);
+// `device`: the path's target, named by a stuck-request event.
+std::vector<Event> events_for(const std::string& path, const Classification& c,
+                              const std::string& device = "");
 // `request_id`: the request an escalation event is about, when it carries none itself (a
 // step's result); 0: none.
 Event event_for(const std::string& path, const EscalationEvent& e, TimePoint at,

@@ -12,6 +12,10 @@ void EvidenceWindow::push(Sample s) {
     while (ticks_.size() > capacity_) ticks_.pop_front();
 }
 
+std::string_view to_string(IoDirection d) {
+    return d == IoDirection::kRead ? "read" : "write";
+}
+
 std::string describe_vm_facts(const StorageFacts& f) {
     std::string out;
     if (f.vm_io_errors > 0)

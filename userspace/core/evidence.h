@@ -7,6 +7,7 @@
 #include <deque>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/histogram.h"
@@ -24,6 +25,9 @@ struct ErrorCounts {
     bool operator==(const ErrorCounts&) const = default;
 };
 
+enum class IoDirection { kRead, kWrite };
+std::string_view to_string(IoDirection d);
+
 // Block layer (BPF or /proc/diskstats) or the NFS client (RPCs), whichever the path has.
 struct KernelEvidence {
     bool available = false;       // false: no kernel source for this path this tick
@@ -36,6 +40,7 @@ struct KernelEvidence {
     // When the source knows them exactly (BPF); otherwise the tick time is used.
     std::optional<TimePoint> last_completion;
     std::optional<Duration> oldest_in_flight_age;
+    std::optional<IoDirection> oldest_in_flight_direction;  // of that request
 
     std::uint64_t succeeded() const {
         return completed > errors.total() ? completed - errors.total() : 0;

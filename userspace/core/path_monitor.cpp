@@ -1,5 +1,7 @@
 #include "core/path_monitor.h"
 
+#include <algorithm>
+
 namespace iohealth {
 
 // `result_id`: the request a step result answers (0 for a tick).
@@ -13,7 +15,7 @@ void append_escalation(TickOutput& out, const std::string& path,
 
 PathMonitor::PathMonitor(PathConfig config, std::size_t window_ticks)
     : config_(std::move(config)),
-      window_(window_ticks),
+      window_(std::max(window_ticks, horizon_ticks(config_.policy.timings) + 1)),
       escalation_(config_.name, config_.policy) {}
 
 TickOutput PathMonitor::tick(Sample sample, const EffectiveMode& mode) {
@@ -21,7 +23,7 @@ TickOutput PathMonitor::tick(Sample sample, const EffectiveMode& mode) {
     window_.push(std::move(sample));
     Classification c = classify(state_, window_, config_.policy, now);
     TickOutput out;
-    out.events = events_for(config_.name, c);
+    out.events = events_for(config_.name, c, config_.target);
     state_ = std::move(c.state);
     assessment_ = std::move(c.assessment);
     append_escalation(out, config_.name, escalation_.on_assessment(assessment_, mode, now), now);

@@ -37,13 +37,13 @@ std::optional<ErrorPolicy> error_policy_from_string(std::string_view s);
 // Every timing, derived from one base knob (io_timeout, "T") unless set explicitly.
 // The derivation lives in one place: derive_timings() in config/timings.cpp.
 struct Timings {
-    Duration io_timeout = 10s;         // T: one I/O slower than this is abnormal
-    Duration tick = 1s;                // sampling period of every source
-    Duration probe_interval = 2s;      // T/5: heartbeat cadence
-    Duration slow_io = 200ms;          // T/50: p99 at or above this is CONTENDED
-    Duration stall_after = 5s;         // T/2: cap of the adaptive no-progress threshold
-    Duration warn_after = 20s;         // 2T: "fence imminent" and near-miss threshold
-    Duration dead_after = 25s;         // 5T/2: no progress this long -> DEAD
+    Duration io_timeout = 10s;     // T: one I/O slower than this is abnormal
+    Duration tick = 1s;            // sampling period of every source
+    Duration probe_interval = 2s;  // T/5: heartbeat cadence
+    Duration slow_io = 200ms;      // T/50: p99 at or above this is CONTENDED
+    Duration stall_after = 5s;     // T/2: window of the latency and error figures
+    Duration warn_after = 20s;     // 2T: "fence imminent", near miss, floor of the stall threshold
+    Duration dead_after = 25s;     // 5T/2: no progress this long -> DEAD
     Duration graceful_deadline = 40s;  // 4T: after a graceful reboot starts, the next step runs
     Duration recover_after = 5s;       // T/2: stable progress needed to leave RECOVERING
     Duration step_hold = 10s;          // T: wait between ladder steps

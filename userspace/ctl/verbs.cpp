@@ -232,6 +232,12 @@ int verb_explain(Client& client, const Options& o) {
                a.value("proof_of_life", false) ? "yes" : "no");
     if (!a.at("dead_in_usec").is_null())
         fmt::print("  DEAD in:     {} if nothing completes\n", us(a, "dead_in_usec"));
+    if (const auto& r = a.value("stuck_request", json()); r.is_object())
+        fmt::print(
+            "  stuck:       a {} request outstanding {} while the others complete "
+            "(threshold {})\n",
+            r.at("direction").is_null() ? "" : r.value("direction", ""), us(r, "age_usec"),
+            us(r, "threshold_usec"));
     if (x.value("active", false))
         fmt::print("  escalation:  step {}{}\n", x.value("step", 0),
                    x.at("next_step_in_usec").is_null()

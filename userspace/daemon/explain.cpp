@@ -54,12 +54,21 @@ json explain_json(const PathSnapshot& s) {
           {"kernel_stall_usec", a.kernel_stall.count()},
           {"heartbeat_stall_usec", a.heartbeat_stall.count()},
           {"heartbeat_gap_usec", a.heartbeat_gap.count()},
+          {"explained_wait_usec", a.explained_wait.count()},
           {"stall_threshold_usec", a.stall_threshold.count()},
           {"kernel_witness", a.kernel_witness},
           {"heartbeat_witness", a.heartbeat_witness},
           {"proof_of_life", a.proof_of_life},
           {"resync_advancing", a.resync_advancing},
-          {"dead_in_usec", usec_or_null(in(a.dead_at))}}},
+          {"dead_in_usec", usec_or_null(in(a.dead_at))},
+          {"stuck_request",
+           a.stuck_request ? json{{"age_usec", a.stuck_request->age.count()},
+                                  {"direction", a.stuck_request->direction
+                                                    ? json(to_string(*a.stuck_request->direction))
+                                                    : json(nullptr)},
+                                  {"in_flight", a.stuck_request->in_flight},
+                                  {"threshold_usec", a.stuck_request->threshold.count()}}
+                           : json(nullptr)}}},
         {"window",
          {{"ticks", s.window_ticks},
           {"completed", s.window_completed},

@@ -45,6 +45,14 @@ struct PayloadFields {
         f.emplace_back("DEAD_AFTER_USEC", usec(p.near_miss.dead_after));
         add(f, p.assessment);
     }
+    void operator()(const StuckRequestSeen& p) const {
+        if (!p.device.empty()) f.emplace_back("DEVICE", p.device);
+        f.emplace_back("AGE_USEC", usec(p.request.age));
+        if (p.request.direction)
+            f.emplace_back("DIRECTION", std::string(to_string(*p.request.direction)));
+        f.emplace_back("THRESHOLD_USEC", usec(p.request.threshold));
+        add(f, p.assessment);
+    }
     void operator()(const LadderChange& p) const {
         if (p.action) {
             f.emplace_back("STEP", std::to_string(p.step));

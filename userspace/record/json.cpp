@@ -52,7 +52,10 @@ json to_json(const Sample& s) {
           {"in_flight", k.in_flight},
           {"last_completion", opt(k.last_completion)},
           {"oldest_in_flight_age",
-           k.oldest_in_flight_age ? json(k.oldest_in_flight_age->count()) : json(nullptr)}}},
+           k.oldest_in_flight_age ? json(k.oldest_in_flight_age->count()) : json(nullptr)},
+          {"oldest_in_flight_direction", k.oldest_in_flight_direction
+                                             ? json(to_string(*k.oldest_in_flight_direction))
+                                             : json(nullptr)}}},
         {"heartbeat",
          {{"state", enum_name(kProbeStates, h.state)},
           {"last_success", opt(h.last_success)},
@@ -101,6 +104,15 @@ Sample sample_from_json(const json& j) {
     s.kernel.last_completion = opt_time(k.at("last_completion"));
     if (!k.at("oldest_in_flight_age").is_null())
         s.kernel.oldest_in_flight_age = dur(k.at("oldest_in_flight_age"));
+    // Absent in recordings made before the stuck-request detection.
+    if (const auto d = k.find("oldest_in_flight_direction"); d != k.end() && !d->is_null()) {
+        const auto v = d->get<std::string>();
+        if (v != "read" && v != "write")
+            throw std::runtime_error("oldest_in_flight_direction '" + v +
+                                     "' is neither read nor write");
+        s.kernel.oldest_in_flight_direction =
+            v == "read" ? IoDirection::kRead : IoDirection::kWrite;
+    }
     const auto& h = j.at("heartbeat");
     s.heartbeat.state = parse_enum<ProbeState>(
         h.at("state"), [](std::string_view v) { return enum_value(kProbeStates, v); },

@@ -23,11 +23,15 @@
 #include "sources/block/block_devices.h"
 #include "sources/bpf/bpf_block_devices.h"
 #include "sources/bpf/dev_stats.h"
+#include "sources/bpf/request_ages.h"
 
 namespace iohealth {
 namespace {
 
 static_assert(static_cast<int>(BlockOp::kFlush) == IOH_OP_FLUSH);
+static_assert(IOH_AGE_SHIFT == AgeRingReading::kShift && IOH_AGE_SLOTS == AgeRingReading::kSlots &&
+                  IOH_AGE_OPS == AgeRingReading::kOps,
+              "bpf/iohealth.h and sources/request_ages.h must share one age ring layout");
 
 // An in-flight entry older than this while the kernel reports nothing in flight on its
 // device is a leak (a missed completion), not a request the kernel is still working on.
@@ -74,36 +78,41 @@ struct BpfBlockSource::Probes {
     int ncpus = 0;
 };
 
-Expected<std::unique_ptr<BpfBlockSource>> BpfBlockSource::make(const BpfOptions& options) {
-    using Made = Expected<std::unique_ptr<BpfBlockSource>>;
+BpfBlockSource::MakeResult BpfBlockSource::make(const BpfOptions& options) {
     libbpf_set_print(libbpf_to_spdlog);
     auto features = BpfFeatures::probe(options.disabled);
-    if (!features.usable()) return Made::failure(features.unavailable_reason);
+    if (!features.usable()) return {nullptr, features.unavailable_reason};
 
     auto probes = std::make_unique<Probes>();
     std::vector<std::string> notes;
     probes->ncpus = libbpf_num_possible_cpus();
     if (probes->ncpus <= 0)
-        return Made::failure("Failed to count possible CPUs: " + errno_text(probes->ncpus));
+        return {nullptr, "Failed to count possible CPUs: " + errno_text(probes->ncpus)};
 
     // --- request-based family: mandatory ---
     probes->rq.reset(block_rq__open());
-    if (!probes->rq)
-        return Made::failure("Failed to open BPF object 'block_rq': " + errno_text(errno));
+    if (!probes->rq) return {nullptr, "Failed to open BPF object 'block_rq': " + errno_text(errno)};
     auto* rq = probes->rq.get();
     rq->rodata->filter_dev = options.filter_devices;
     rq->rodata->targ_per_request = options.per_request;
+    // The exact per-request table makes the age ring redundant.
+    rq->rodata->targ_age_ring = !options.per_request;
     rq->rodata->targ_single_arg = features.rq_issue_single_arg;
     rq->rodata->targ_error_is_errno = features.rq_error_is_errno;
-    // The issue program only feeds the per-request table.
-    bpf_program__set_autoload(rq->progs.handle_rq_issue, options.per_request);
+    bpf_program__set_autoload(rq->progs.handle_rq_requeue, !options.per_request);
     if (const int err = block_rq__load(rq); err != 0)
-        return Made::failure("Failed to load BPF object 'block_rq': " + errno_text(err));
+        return {nullptr, "Failed to load BPF object 'block_rq': " + errno_text(err)};
     if (auto e = attach(rq->progs.handle_rq_complete, &rq->links.handle_rq_complete); !e.empty())
-        return Made::failure(e);
-    if (options.per_request) {
-        if (auto e = attach(rq->progs.handle_rq_issue, &rq->links.handle_rq_issue); !e.empty())
-            notes.push_back(e + "; request-based disks report no oldest in-flight age");
+        return {nullptr, e};
+    // Issue (and requeue) feed the per-request table or the age ring: without them a stuck
+    // request of a request-based disk goes unseen, the rest still works.
+    std::string age_failure = attach(rq->progs.handle_rq_issue, &rq->links.handle_rq_issue);
+    if (age_failure.empty() && !options.per_request)
+        age_failure = attach(rq->progs.handle_rq_requeue, &rq->links.handle_rq_requeue);
+    if (!age_failure.empty()) {
+        notes.push_back(age_failure + "; request-based disks report no oldest in-flight age");
+        bpf_link__destroy(rq->links.handle_rq_issue);
+        rq->links.handle_rq_issue = nullptr;
     }
 
     // --- bio-based family: optional ---
@@ -133,7 +142,7 @@ Expected<std::unique_ptr<BpfBlockSource>> BpfBlockSource::make(const BpfOptions&
         new BpfBlockSource(options, std::move(features), std::move(probes), std::move(notes)));
     // Unfiltered mode watches every bio-based disk, so the bio probes run from the start.
     if (!options.filter_devices) source->attach_bio_probes(true);
-    return source;
+    return {std::move(source), {}};
 }
 
 // block_bio_queue fires for every bio on the host, blk-mq disks included, so its programs
@@ -206,9 +215,12 @@ void BpfBlockSource::set_devices(const std::vector<dev_t>& devices) {
     if (options_.filter_devices) {
         const int rq_fd = bpf_map__fd(probes_->rq->maps.rq_dev_stats);
         const int bio_fd = probes_->bio ? bpf_map__fd(probes_->bio->maps.bio_dev_stats) : -1;
+        const int age_fd = bpf_map__fd(probes_->rq->maps.rq_age);
         for (const auto& [kdev, dev] : devices_) {
             if (next.count(kdev) != 0) continue;
             bpf_map_delete_elem(dev.bio_based ? bio_fd : rq_fd, &kdev);
+            if (!dev.bio_based) bpf_map_delete_elem(age_fd, &kdev);
+            ages_.erase(kdev);
             baseline_.erase(kdev);
             prev_kernel_in_flight_.erase(kdev);
         }
@@ -223,6 +235,12 @@ void BpfBlockSource::set_devices(const std::vector<dev_t>& devices) {
             }
             baseline_[kdev] = Totals{};
             prev_kernel_in_flight_[kdev] = kernel_in_flight(dev.disk).value_or(0);
+            const std::vector<ioh_age_ring> no_ages(static_cast<std::size_t>(probes_->ncpus));
+            if (!dev.bio_based &&
+                bpf_map_update_elem(age_fd, &kdev, no_ages.data(), BPF_NOEXIST) != 0 &&
+                errno != EEXIST)
+                spdlog::warn("Failed to add block device {}:{} to the BPF age ring: {}, ignoring",
+                             major(dev.disk), minor(dev.disk), errno_text(errno));
         }
     }
     devices_ = std::move(next);
@@ -262,9 +280,11 @@ void BpfBlockSource::scan_in_flight(int map_fd,
                 continue;
             }
             auto& view = out[v.dev];
-            view.oldest_start_ns = view.count == 0
-                                       ? v.start_ns
-                                       : std::min<std::uint64_t>(view.oldest_start_ns, v.start_ns);
+            if (view.count == 0 || v.start_ns < view.oldest_start_ns) {
+                view.oldest_start_ns = v.start_ns;
+                view.oldest_direction =
+                    v.op == IOH_OP_READ ? IoDirection::kRead : IoDirection::kWrite;
+            }
             ++view.count;
         }
         if (err != 0) {
@@ -280,6 +300,9 @@ void BpfBlockSource::scan_in_flight(int map_fd,
 std::map<dev_t, KernelEvidence> BpfBlockSource::collect(TimePoint now) {
     std::map<dev_t, KernelEvidence> out;
     per_op_.clear();
+    // Both ends of the age ring are attached: requests that start from now on are in it.
+    if (age_ring_attached() && probes_->rq->data->age_since_ns == ~0ULL)
+        probes_->rq->data->age_since_ns = ktime_ns(now);
 
     struct Family {
         int stats_fd;
@@ -356,6 +379,9 @@ std::map<dev_t, KernelEvidence> BpfBlockSource::collect(TimePoint now) {
                         ? Duration{0}
                         : Duration{static_cast<std::int64_t>(
                               (read_at_ns - t->second.oldest_start_ns) / 1000)};
+                if (t != tracked.end()) ev.oldest_in_flight_direction = t->second.oldest_direction;
+            } else if (age_ring_attached()) {
+                oldest_from_ages(kdev, kernel_now, read_at_ns, ev);
             }
             if (family.bio_based || options_.per_request) {
                 ev.issued = cur.issued - prev.issued;
@@ -385,6 +411,36 @@ std::map<dev_t, KernelEvidence> BpfBlockSource::collect(TimePoint now) {
     return out;
 }
 
+bool BpfBlockSource::age_ring_attached() const {
+    return !options_.per_request && probes_->rq->links.handle_rq_issue != nullptr;
+}
+
+// The oldest request from the age ring. `kernel_in_flight`: the kernel's count, read before
+// the ring; when it says none, what the ring holds from earlier slots was missed, not stuck.
+void BpfBlockSource::oldest_from_ages(std::uint32_t kdev, std::uint32_t kernel_in_flight,
+                                      std::uint64_t read_at_ns, KernelEvidence& ev) {
+    std::vector<ioh_age_ring> cpus(static_cast<std::size_t>(probes_->ncpus));
+    if (bpf_map_lookup_elem(bpf_map__fd(probes_->rq->maps.rq_age), &kdev, cpus.data()) != 0) return;
+    AgeRingReading r;
+    for (const auto& c : cpus) {
+        for (int op = 0; op < IOH_AGE_OPS; ++op) {
+            for (int s = 0; s < IOH_AGE_SLOTS; ++s) {
+                r.started[op][s] += c.started[op][s];
+                r.finished[op][s] += c.finished[op][s];
+            }
+            r.finished_late[op] += c.finished_late[op];
+        }
+    }
+    auto& ages = ages_[kdev];
+    if (kernel_in_flight == 0) ages.forget_before(r, read_at_ns);
+    const auto oldest = ages.update(r, read_at_ns);
+    ev.oldest_in_flight_age =
+        oldest && oldest->started_by_ns < read_at_ns
+            ? Duration{static_cast<std::int64_t>((read_at_ns - oldest->started_by_ns) / 1000)}
+            : Duration{0};
+    if (oldest) ev.oldest_in_flight_direction = oldest->direction;
+}
+
 std::optional<PerOpLatency> BpfBlockSource::per_op_latency(dev_t dev) const {
     const auto it = per_op_.find(dev);
     if (it == per_op_.end()) return std::nullopt;
@@ -412,6 +468,7 @@ std::map<std::string, int> BpfBlockSource::program_fds() const {
     };
     add(probes_->rq->progs.handle_rq_complete, probes_->rq->links.handle_rq_complete);
     add(probes_->rq->progs.handle_rq_issue, probes_->rq->links.handle_rq_issue);
+    add(probes_->rq->progs.handle_rq_requeue, probes_->rq->links.handle_rq_requeue);
     if (probes_->bio) {
         add(probes_->bio->progs.handle_bio_queue, probes_->bio->links.handle_bio_queue);
         add(probes_->bio->progs.handle_bio_complete, probes_->bio->links.handle_bio_complete);
