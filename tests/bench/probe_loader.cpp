@@ -90,11 +90,11 @@ int main(int argc, char** argv) {
         return 2;
     }
     auto made = BpfBlockSource::make(options);
-    if (!made.source) {
-        std::fprintf(stderr, "%s\n", made.error.c_str());
+    if (!made) {
+        std::fprintf(stderr, "%s\n", made.error().c_str());
         return 1;
     }
-    auto& source = *made.source;
+    auto& source = **made;
     for (const auto& note : source.notes()) std::fprintf(stderr, "note: %s\n", note.c_str());
     source.set_devices({st.st_rdev});
 

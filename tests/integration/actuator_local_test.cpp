@@ -244,9 +244,9 @@ TEST(CustomCommand, MissingOrRelativeProgramIsAClearError) {
 TEST(HardwareWatchdog, PlainFileIsNotAWatchdogButMagicCloseIsWritten) {
     TempDir dir;
     std::ofstream(dir / "watchdog").close();
-    std::string error;
-    auto watchdog = HardwareWatchdog::open(dir / "watchdog", error);
-    ASSERT_TRUE(watchdog) << error;
+    auto opened = HardwareWatchdog::open(dir / "watchdog");
+    ASSERT_TRUE(opened) << opened.error();
+    auto watchdog = std::move(*opened);
     const auto ping = watchdog->keepalive();
     ASSERT_TRUE(ping.has_value());
     EXPECT_NE(ping->find("Inappropriate ioctl for device"), std::string::npos) << *ping;
@@ -258,9 +258,9 @@ TEST(HardwareWatchdog, PlainFileIsNotAWatchdogButMagicCloseIsWritten) {
 }
 
 TEST(HardwareWatchdog, MissingDeviceIsAClearError) {
-    std::string error;
-    EXPECT_FALSE(HardwareWatchdog::open("/nonexistent/watchdog", error));
-    EXPECT_EQ(error, "Failed to open '/nonexistent/watchdog': No such file or directory");
+    const auto opened = HardwareWatchdog::open("/nonexistent/watchdog");
+    EXPECT_FALSE(opened);
+    EXPECT_EQ(opened.error(), "Failed to open '/nonexistent/watchdog': No such file or directory");
 }
 
 // ---- dry-run, log-only, router ----

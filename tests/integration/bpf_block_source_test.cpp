@@ -161,8 +161,8 @@ class BpfBlockSourceTest : public ::testing::Test {
 
     static std::unique_ptr<BpfBlockSource> make(BpfOptions options = {}) {
         auto result = BpfBlockSource::make(options);
-        EXPECT_TRUE(result.source) << result.error;
-        return std::move(result.source);
+        EXPECT_TRUE(result) << result.error();
+        return result ? std::move(*result) : nullptr;
     }
 
     TempDir tmp_;
@@ -193,8 +193,8 @@ TEST_F(BpfBlockSourceTest, ProbesLoadAndAttachOnThisKernel) {
 
 TEST_F(BpfBlockSourceTest, ForcedDegradedRefusesWithReason) {
     const auto result = BpfBlockSource::make(BpfOptions{.disabled = true});
-    EXPECT_FALSE(result.source);
-    EXPECT_NE(result.error.find("--no-bpf"), std::string::npos) << result.error;
+    EXPECT_FALSE(result);
+    EXPECT_NE(result.error().find("--no-bpf"), std::string::npos) << result.error();
 }
 
 TEST_F(BpfBlockSourceTest, DirectReadsOnLoopDeviceCountExactly) {

@@ -25,8 +25,8 @@ class BpfFaultFsTest : public ::testing::Test {
     }
     static std::unique_ptr<BpfBlockSource> make(BpfOptions options = {}) {
         auto result = BpfBlockSource::make(options);
-        if (!result.source) throw std::runtime_error(result.error);
-        return std::move(result.source);
+        if (!result) throw std::runtime_error(result.error());
+        return std::move(*result);
     }
     SteadyClock clock;
 };

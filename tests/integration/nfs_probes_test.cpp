@@ -28,8 +28,8 @@ class NfsProbesTest : public ::testing::Test {
         ASSERT_TRUE(m) << mount << " is not an NFS mount";
         mount_ = *m;
         auto made = NfsProbes::make();
-        ASSERT_TRUE(made.probes) << made.error;
-        probes_ = std::move(made.probes);
+        ASSERT_TRUE(made) << made.error();
+        probes_ = std::move(*made);
     }
 
     NfsMount mount_;

@@ -68,9 +68,10 @@ TEST(AgentProperties, BooleansAsCommonsBeanutilsConvertsThem) {
 }
 
 TEST(AgentProperties, MissingFileIsAnErrorNamingIt) {
-    std::string error;
-    EXPECT_FALSE(read_agent_properties("/nonexistent/agent.properties", error));
-    EXPECT_EQ(error, "Failed to read '/nonexistent/agent.properties': No such file or directory");
+    const auto read = read_agent_properties("/nonexistent/agent.properties");
+    EXPECT_FALSE(read);
+    EXPECT_EQ(read.error(),
+              "Failed to read '/nonexistent/agent.properties': No such file or directory");
 }
 
 TEST(HeartbeatFencePlan, EachSettingCutsTheConfiguredLadder) {

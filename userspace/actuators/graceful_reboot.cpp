@@ -26,8 +26,9 @@ void GracefulRebootExecutor::execute(const ActionRequest& request, Done done) {
 std::unique_ptr<HardwareWatchdog> GracefulRebootExecutor::arm_watchdog(const ActionRequest& request,
                                                                        std::string& detail) const {
     if (options_.watchdog_device.empty()) return nullptr;
-    std::string error;
-    auto watchdog = HardwareWatchdog::open(options_.watchdog_device, error);
+    auto opened = HardwareWatchdog::open(options_.watchdog_device);
+    std::string error = opened.error();
+    auto watchdog = opened ? std::move(*opened) : nullptr;
     // Whole seconds (WDIOC_SETTIMEOUT), rounded up: never before the deadline.
     const auto timeout =
         std::chrono::ceil<std::chrono::seconds>(request.deadline + options_.watchdog_margin);

@@ -9,13 +9,11 @@
 
 namespace iohealth {
 
-std::unique_ptr<HardwareWatchdog> HardwareWatchdog::open(const std::string& path,
-                                                         std::string& error) {
+Expected<std::unique_ptr<HardwareWatchdog>> HardwareWatchdog::open(const std::string& path) {
     const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
-    if (fd < 0) {
-        error = fmt::format("Failed to open '{}': {}", path, strerror(errno));
-        return nullptr;
-    }
+    if (fd < 0)
+        return Expected<std::unique_ptr<HardwareWatchdog>>::failure(
+            fmt::format("Failed to open '{}': {}", path, strerror(errno)));
     return std::unique_ptr<HardwareWatchdog>(new HardwareWatchdog(path, fd));
 }
 

@@ -9,12 +9,14 @@
 #include <optional>
 #include <string>
 
+#include "core/expected.h"
+
 namespace iohealth {
 
 class HardwareWatchdog {
   public:
-    // Opens (and so arms) the device. Sets `error` and returns null when it cannot.
-    static std::unique_ptr<HardwareWatchdog> open(const std::string& path, std::string& error);
+    // Opens (and so arms) the device, or says why it cannot.
+    static Expected<std::unique_ptr<HardwareWatchdog>> open(const std::string& path);
     // Disarms (magic close), so a clean daemon stop never resets the host.
     ~HardwareWatchdog();
     HardwareWatchdog(const HardwareWatchdog&) = delete;

@@ -85,13 +85,11 @@ AgentFenceSettings parse_agent_properties(std::string_view text, std::string_vie
     return s;
 }
 
-std::optional<AgentFenceSettings> read_agent_properties(const std::filesystem::path& file,
-                                                        std::string& error) {
+Expected<AgentFenceSettings> read_agent_properties(const std::filesystem::path& file) {
     std::ifstream in(file);
-    if (!in) {
-        error = fmt::format("Failed to read '{}': {}", file.string(), std::strerror(errno));
-        return std::nullopt;
-    }
+    if (!in)
+        return Expected<AgentFenceSettings>::failure(
+            fmt::format("Failed to read '{}': {}", file.string(), std::strerror(errno)));
     std::ostringstream text;
     text << in.rdbuf();
     return parse_agent_properties(text.str(), file.string());

@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/expected.h"
+
 namespace iohealth {
 
 struct AgentFenceSettings {
@@ -24,8 +26,7 @@ struct AgentFenceSettings {
 // Java .properties text: `key=value`, `key: value` or `key value`; '#' and '!' start comments;
 // a trailing backslash continues the line.
 AgentFenceSettings parse_agent_properties(std::string_view text, std::string_view name);
-// The file, or nullopt with `error` set (missing, unreadable).
-std::optional<AgentFenceSettings> read_agent_properties(const std::filesystem::path& file,
-                                                        std::string& error);
+// The file's settings, or why it cannot be read (missing, unreadable).
+Expected<AgentFenceSettings> read_agent_properties(const std::filesystem::path& file);
 
 }  // namespace iohealth

@@ -55,12 +55,13 @@ void CommandHandler::handle(HeartbeatFenceCommand& c, TimePoint now) {
     }
     std::optional<AgentFenceSettings> agent;
     if (const auto& file = config_.cloudstack_agent_properties; !file.empty()) {
-        std::string error;
-        agent = read_agent_properties(file, error);
-        if (!agent)
-            spdlog::error("{}; the heartbeat-timeout ladder runs as configured", error);
-        else
-            for (const auto& note : agent->notes) spdlog::warn("{}", note);
+        auto read = read_agent_properties(file);
+        if (!read) {
+            spdlog::error("{}; the heartbeat-timeout ladder runs as configured", read.error());
+        } else {
+            for (const auto& note : read->notes) spdlog::warn("{}", note);
+            agent = std::move(*read);
+        }
     }
     const HeartbeatFencePlan plan = heartbeat_fence_plan(config_.defaults.ladder, agent);
     spdlog::info("heartbeat-timeout request {}: {}", c.id, plan.explanation);

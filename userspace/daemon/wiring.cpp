@@ -18,15 +18,15 @@ namespace iohealth {
 
 std::unique_ptr<KernelSource> make_kernel_source(bool no_bpf) {
     auto bpf = BpfBlockSource::make({.disabled = no_bpf});
-    if (bpf.source) {
+    if (bpf) {
         spdlog::info("Kernel evidence: eBPF block probes");
-        for (const auto& note : bpf.source->notes()) spdlog::info("eBPF: {}", note);
-        return std::move(bpf.source);
+        for (const auto& note : (*bpf)->notes()) spdlog::info("eBPF: {}", note);
+        return std::move(*bpf);
     }
     spdlog::warn(
         "DEGRADED MODE: eBPF block probes unavailable ({}); kernel evidence comes from "
         "/proc/diskstats (no per-I/O latency, no error counts) plus the heartbeat",
-        bpf.error);
+        bpf.error());
     return std::make_unique<DiskstatsSource>();
 }
 

@@ -78,20 +78,22 @@ struct BpfBlockSource::Probes {
     int ncpus = 0;
 };
 
-BpfBlockSource::MakeResult BpfBlockSource::make(const BpfOptions& options) {
+Expected<std::unique_ptr<BpfBlockSource>> BpfBlockSource::make(const BpfOptions& options) {
+    using Made = Expected<std::unique_ptr<BpfBlockSource>>;
     libbpf_set_print(libbpf_to_spdlog);
     auto features = BpfFeatures::probe(options.disabled);
-    if (!features.usable()) return {nullptr, features.unavailable_reason};
+    if (!features.usable()) return Made::failure(features.unavailable_reason);
 
     auto probes = std::make_unique<Probes>();
     std::vector<std::string> notes;
     probes->ncpus = libbpf_num_possible_cpus();
     if (probes->ncpus <= 0)
-        return {nullptr, "Failed to count possible CPUs: " + errno_text(probes->ncpus)};
+        return Made::failure("Failed to count possible CPUs: " + errno_text(probes->ncpus));
 
     // --- request-based family: mandatory ---
     probes->rq.reset(block_rq__open());
-    if (!probes->rq) return {nullptr, "Failed to open BPF object 'block_rq': " + errno_text(errno)};
+    if (!probes->rq)
+        return Made::failure("Failed to open BPF object 'block_rq': " + errno_text(errno));
     auto* rq = probes->rq.get();
     rq->rodata->filter_dev = options.filter_devices;
     rq->rodata->targ_per_request = options.per_request;
@@ -101,9 +103,9 @@ BpfBlockSource::MakeResult BpfBlockSource::make(const BpfOptions& options) {
     rq->rodata->targ_error_is_errno = features.rq_error_is_errno;
     bpf_program__set_autoload(rq->progs.handle_rq_requeue, !options.per_request);
     if (const int err = block_rq__load(rq); err != 0)
-        return {nullptr, "Failed to load BPF object 'block_rq': " + errno_text(err)};
+        return Made::failure("Failed to load BPF object 'block_rq': " + errno_text(err));
     if (auto e = attach(rq->progs.handle_rq_complete, &rq->links.handle_rq_complete); !e.empty())
-        return {nullptr, e};
+        return Made::failure(e);
     // Issue (and requeue) feed the per-request table or the age ring: without them a stuck
     // request of a request-based disk goes unseen, the rest still works.
     std::string age_failure = attach(rq->progs.handle_rq_issue, &rq->links.handle_rq_issue);
@@ -142,7 +144,7 @@ BpfBlockSource::MakeResult BpfBlockSource::make(const BpfOptions& options) {
         new BpfBlockSource(options, std::move(features), std::move(probes), std::move(notes)));
     // Unfiltered mode watches every bio-based disk, so the bio probes run from the start.
     if (!options.filter_devices) source->attach_bio_probes(true);
-    return {std::move(source), {}};
+    return source;
 }
 
 // block_bio_queue fires for every bio on the host, blk-mq disks included, so its programs

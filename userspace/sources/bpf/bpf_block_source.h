@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "core/expected.h"
 #include "core/histogram.h"
 #include "core/source.h"
 #include "sources/bpf/bpf_features.h"
@@ -51,11 +52,7 @@ struct BpfDiagnostics {
 class BpfBlockSource final : public KernelSource {
   public:
     // Either a loaded and attached source, or the reason BPF cannot be used.
-    struct MakeResult {
-        std::unique_ptr<BpfBlockSource> source;
-        std::string error;
-    };
-    static MakeResult make(const BpfOptions& options = {});
+    static Expected<std::unique_ptr<BpfBlockSource>> make(const BpfOptions& options = {});
 
     ~BpfBlockSource() override;
     BpfBlockSource(const BpfBlockSource&) = delete;

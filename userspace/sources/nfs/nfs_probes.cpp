@@ -68,25 +68,27 @@ struct NfsProbes::Skeleton {
     ~Skeleton() { nfs__destroy(obj); }
 };
 
-NfsProbes::MakeResult NfsProbes::make(const std::string& btf_dir) {
+Expected<std::unique_ptr<NfsProbes>> NfsProbes::make(const std::string& btf_dir) {
+    using Made = Expected<std::unique_ptr<NfsProbes>>;
     for (const char* module : {"sunrpc", "nfs"}) {
         const std::string path = btf_dir + "/" + module;
         if (::access(path.c_str(), R_OK) != 0)
-            return {nullptr, fmt::format("no BTF for module {} at {}: {} (the module is not loaded "
-                                         "yet, or was built without BTF)",
-                                         module, path, errno_text(errno))};
+            return Made::failure(
+                fmt::format("no BTF for module {} at {}: {} (the module is not loaded "
+                            "yet, or was built without BTF)",
+                            module, path, errno_text(errno)));
     }
     const int ncpus = libbpf_num_possible_cpus();
-    if (ncpus <= 0) return {nullptr, "Failed to count possible CPUs: " + errno_text(ncpus)};
+    if (ncpus <= 0) return Made::failure("Failed to count possible CPUs: " + errno_text(ncpus));
     auto skel = std::make_unique<Skeleton>();
     skel->obj = nfs__open();
     if (skel->obj == nullptr)
-        return {nullptr, "Failed to open BPF object 'nfs': " + errno_text(errno)};
+        return Made::failure("Failed to open BPF object 'nfs': " + errno_text(errno));
     if (const int err = nfs__load(skel->obj); err != 0)
-        return {nullptr, "Failed to load BPF object 'nfs': " + errno_text(err)};
+        return Made::failure("Failed to load BPF object 'nfs': " + errno_text(err));
     if (const int err = nfs__attach(skel->obj); err != 0)
-        return {nullptr, "Failed to attach BPF object 'nfs': " + errno_text(err)};
-    return {std::unique_ptr<NfsProbes>(new NfsProbes(std::move(skel), ncpus)), {}};
+        return Made::failure("Failed to attach BPF object 'nfs': " + errno_text(err));
+    return std::unique_ptr<NfsProbes>(new NfsProbes(std::move(skel), ncpus));
 }
 
 NfsProbes::NfsProbes(std::unique_ptr<Skeleton> skel, int ncpus)

@@ -12,6 +12,7 @@
 #include <memory>
 #include <string>
 
+#include "core/expected.h"
 #include "core/histogram.h"
 #include "sources/bpf/dev_stats.h"
 
@@ -51,12 +52,10 @@ struct NfsDiagnostics {
 
 class NfsProbes {
   public:
-    struct MakeResult {
-        std::unique_ptr<NfsProbes> probes;
-        std::string error;  // why not, when probes is null
-    };
-    // `btf_dir` is where the kernel publishes module BTF (tests point it elsewhere).
-    static MakeResult make(const std::string& btf_dir = "/sys/kernel/btf");
+    // Loaded and attached probes, or why not. `btf_dir` is where the kernel publishes module
+    // BTF (tests point it elsewhere).
+    static Expected<std::unique_ptr<NfsProbes>> make(
+        const std::string& btf_dir = "/sys/kernel/btf");
 
     ~NfsProbes();
     NfsProbes(const NfsProbes&) = delete;

@@ -112,8 +112,8 @@ void NfsSource::try_load_probes(TimePoint now) {
     if (next_probe_attempt_ && now < *next_probe_attempt_) return;
     next_probe_attempt_ = now + kProbeRetry;
     auto made = NfsProbes::make(options_.btf_dir);
-    if (made.probes) {
-        probes_ = std::move(made.probes);
+    if (made) {
+        probes_ = std::move(*made);
         probes_reason_.clear();
         spdlog::info("NFS evidence: eBPF probes on nfs.ko and sunrpc.ko");
         // Counters of the probes start at zero: every mount takes a new baseline.
@@ -121,12 +121,12 @@ void NfsSource::try_load_probes(TimePoint now) {
         first_transport_reading_ = true;
         return;
     }
-    if (made.error != probes_reason_)
+    if (made.error() != probes_reason_)
         spdlog::info(
             "NFS evidence: /proc/self/mountstats (eBPF probes not loaded: {}; retrying "
             "every {})",
-            made.error, format_duration(kProbeRetry));
-    probes_reason_ = made.error;
+            made.error(), format_duration(kProbeRetry));
+    probes_reason_ = made.error();
 }
 
 void NfsSource::refresh(TimePoint now) {
