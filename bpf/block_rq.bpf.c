@@ -123,7 +123,7 @@ static __always_inline void rq_age_done(struct request *rq, __u32 dev, __u32 byt
 	__u64 start = rq->start_time_ns;
 	struct ioh_age_ring *a;
 	int i = rq_age_index(rq, start, bytes);
-	__u32 op;
+	__u32 op, u;
 
 	if (i < 0)
 		return;
@@ -137,9 +137,10 @@ static __always_inline void rq_age_done(struct request *rq, __u32 dev, __u32 byt
 			a->finished_late[op] += 1;
 		return;
 	}
-	barrier_var(i);
-	if (i >= 0 && i < IOH_AGE_OPS * IOH_AGE_SLOTS)
-		(&a->finished[0][0])[i] += 1;
+	u = i;
+	barrier_var(u);
+	if (u < IOH_AGE_OPS * IOH_AGE_SLOTS)
+		(&a->finished[0][0])[u] += 1;
 }
 
 SEC("tp_btf/block_rq_issue")
@@ -158,9 +159,14 @@ int handle_rq_issue(__u64 *ctx)
 		int i = rq_age_index(rq, rq->start_time_ns, rq->__data_len);
 
 		if (i >= 0 && (a = rq_ages(dev))) {
-			barrier_var(i);
-			if (i < IOH_AGE_OPS * IOH_AGE_SLOTS)
-				(&a->started[0][0])[i] += 1;
+			/* Unsigned, checked right before the access: Debian 12's 6.1 verifier
+			 * refuses a signed index whose lower bound clang dropped ("unbounded min
+			 * value"). */
+			__u32 u = i;
+
+			barrier_var(u);
+			if (u < IOH_AGE_OPS * IOH_AGE_SLOTS)
+				(&a->started[0][0])[u] += 1;
 		}
 	}
 	if (!targ_per_request)
