@@ -280,7 +280,7 @@ class BusService::Impl final : public ManagerBase {
     std::string Explain(const std::string& name) override {
         return guarded([&] {
             require_path(name);
-            return handler_.explain(name);
+            return handler_.explain(name, privileged(*getObject().getCurrentlyProcessedMessage()));
         });
     }
     std::vector<uint64_t> GetHistogram(const std::string& name) override {
@@ -380,14 +380,21 @@ class BusService::Impl final : public ManagerBase {
     Caller authorize(const char* method) {
         const sdbus::Message* message = getObject().getCurrentlyProcessedMessage();
         Caller caller{message->getCredsEuid(), message->getCredsPid(), message->getSender()};
-        if (caller.uid == 0 || in_admin_group(*message)) return caller;
+        if (privileged(*message)) return caller;
         std::string needs = "root";
         if (admin_.gid)
             needs = fmt::format("root or membership of group '{}'", admin_.name);
         else if (!admin_.name.empty())
-            needs = fmt::format("root (admin group '{}' is unknown on this host)", admin_.name);
+            needs = fmt::format(
+                "root (admin group '{}' was not known to this host when iohealthd started; if "
+                "it has been created since, restart iohealthd)",
+                admin_.name);
+        handler_.refused(method, caller, needs);
         throw bus_error(BusError::kAccessDenied,
                         fmt::format("{} needs {} (caller uid {})", method, needs, caller.uid));
+    }
+    bool privileged(const sdbus::Message& message) const {
+        return message.getCredsEuid() == 0 || in_admin_group(message);
     }
     bool in_admin_group(const sdbus::Message& message) const {
         if (!admin_.gid) return false;

@@ -231,5 +231,65 @@ TEST_F(HostileCaller, ReasonsAreBoundedAndControlCharactersEscaped) {
     EXPECT_FALSE(contains(events, ": again")) << events;
 }
 
+// Defect 2: Explain showed custom_command (and a token in it) to every local user while the
+// configuration file was mode 0600. Now nobody sees the executable and how many arguments were
+// left out; root sees the whole command; a dry-run step's signal names only the program.
+TEST_F(HostileCaller, ExplainShowsNobodyOnlyTheCustomCommandsExecutable) {
+    const auto as_nobody = ctl("explain disk0 --json", kNobody);
+    ASSERT_EQ(as_nobody.status, 0) << as_nobody.err;
+    EXPECT_FALSE(contains(as_nobody.out, "s3cr3t")) << as_nobody.out;
+    const json config = json::parse(as_nobody.out)["config"];
+    EXPECT_EQ(config["custom_command"], json::array({"/usr/local/bin/fence-it"}));
+    EXPECT_EQ(config["custom_command_hidden_arguments"], 2);
+
+    const json root = json::parse(ctl("explain disk0 --json").out)["config"];
+    EXPECT_EQ(root["custom_command"],
+              json::array({"/usr/local/bin/fence-it", "--token", "s3cr3t-t0ken"}));
+    EXPECT_FALSE(root.contains("custom_command_hidden_arguments"));
+
+    // StepFinished goes to every subscriber: the dry-run detail names only the program.
+    const auto fence = ctl("fence custom --reason test --json");
+    EXPECT_EQ(fence.status, 0) << fence.err;
+    EXPECT_FALSE(contains(fence.out, "s3cr3t")) << fence.out;
+    EXPECT_TRUE(contains(fence.out, "would run /usr/local/bin/fence-it with 2 argument(s)"))
+        << fence.out;
+}
+
+// A bus policy that lets anyone send SetMode, so iohealthd's own check is what refuses.
+class HostileCallerWiderPolicy : public HostileCaller {
+  protected:
+    std::string dropin() const override {
+        return R"(<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig><policy context="default">
+  <allow send_destination="org.iohealth.IoHealth1"
+         send_interface="org.iohealth.IoHealth1.Manager" send_member="SetMode"/>
+</policy></busconfig>
+)";
+    }
+};
+
+std::size_t count_of(const std::string& text, const std::string& part) {
+    std::size_t n = 0;
+    for (std::size_t at = 0; (at = text.find(part, at)) != std::string::npos; at += part.size())
+        ++n;
+    return n;
+}
+
+// Defect 6: refused callers left no trace. Now each refusal is journaled with the method, the
+// uid, the pid and the bus name, at most 10 a minute; the next logged one counts the rest.
+TEST_F(HostileCallerWiderPolicy, RefusedCallsAreJournaledWithRateLimiting) {
+    const std::string denied = "error " + std::string(error_name(BusError::kAccessDenied));
+    for (int i = 0; i < 15; ++i) {
+        const std::string r = call("SetMode", "sts", "armed 0 nope", kNobody);
+        ASSERT_TRUE(r.starts_with(denied)) << r;
+    }
+    std::this_thread::sleep_for(200ms);
+    const std::string text = read_file(log());
+    EXPECT_EQ(count_of(text, "Refused SetMode from uid 65534 (pid "), 10u) << text;
+    EXPECT_TRUE(contains(text, "): it needs root")) << text;
+    EXPECT_EQ(json::parse(ctl("status --json").out)["mode"], "dry-run");
+}
+
 }  // namespace
 }  // namespace iohealth
