@@ -287,7 +287,9 @@ void Daemon::publish(TimePoint now) {
 }  // namespace
 
 ConfigResult load_daemon_config(const std::string& path, bool explicit_path) {
-    if (!explicit_path && !std::filesystem::exists(path)) return load_config_text("", "<defaults>");
+    // A dangling symbolic link is a file that is there, and load_config() refuses it.
+    if (!explicit_path && !std::filesystem::exists(std::filesystem::symlink_status(path)))
+        return load_config_text("", "<defaults>");
     return load_config(path);
 }
 
