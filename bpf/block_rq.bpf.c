@@ -131,7 +131,7 @@ static __always_inline void rq_age_done(struct request *rq, __u32 dev, __u32 byt
 	if (!a)
 		return;
 	op = i >= IOH_AGE_SLOTS;
-	if ((now >> IOH_AGE_SHIFT) - (start >> IOH_AGE_SHIFT) >= IOH_AGE_SLOTS - 1) {
+	if ((now >> IOH_AGE_SHIFT) - (start >> IOH_AGE_SHIFT) >= IOH_AGE_LATE) {
 		barrier_var(op);
 		if (op < IOH_AGE_OPS)
 			a->finished_late[op] += 1;

@@ -55,13 +55,15 @@ struct ioh_inflight {
 
 /* Request-based disks, by default: what is still outstanding, by when it started, so that a
  * request that never completes is found without a per-request map (which costs a shared hash
- * update and delete per I/O). A slot holds 2^IOH_AGE_SHIFT ns (2.1 s) of rq->start_time_ns;
- * IOH_AGE_SLOTS slots make a ring of 34 s. started - finished of a slot is what is outstanding
- * from that span. Once a slot is IOH_AGE_SLOTS - 1 old (next to be reused), completions of its
- * requests count in finished_late instead, and userspace carries what the slot still held.
- * Per CPU and only growing, like struct ioh_dev_stats. */
-#define IOH_AGE_SHIFT 31
-#define IOH_AGE_SLOTS 16
+ * update and delete per I/O). A slot holds 2^IOH_AGE_SHIFT ns (1.07 s) of rq->start_time_ns,
+ * so an age is known to within 1.07 s; IOH_AGE_SLOTS slots make a ring of 34 s. started -
+ * finished of a slot is what is outstanding from that span. Once a slot is IOH_AGE_LATE old,
+ * completions of its requests count in finished_late instead, and userspace carries what the
+ * slot still held: it has the rest of the ring (17 s, more than the longest tick) to read it
+ * before the slot is reused. Per CPU and only growing, like struct ioh_dev_stats. */
+#define IOH_AGE_SHIFT 30
+#define IOH_AGE_SLOTS 32
+#define IOH_AGE_LATE 16
 #define IOH_AGE_OPS 2 /* 0: reads, 1: writes and the other ops (flush, discard) */
 
 struct ioh_age_ring {

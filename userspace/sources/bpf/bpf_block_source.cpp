@@ -30,7 +30,7 @@ namespace {
 
 static_assert(static_cast<int>(BlockOp::kFlush) == IOH_OP_FLUSH);
 static_assert(IOH_AGE_SHIFT == AgeRingReading::kShift && IOH_AGE_SLOTS == AgeRingReading::kSlots &&
-                  IOH_AGE_OPS == AgeRingReading::kOps,
+                  IOH_AGE_LATE == AgeRingReading::kLate && IOH_AGE_OPS == AgeRingReading::kOps,
               "bpf/iohealth.h and sources/request_ages.h must share one age ring layout");
 
 // An in-flight entry older than this while the kernel reports nothing in flight on its
