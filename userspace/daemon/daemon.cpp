@@ -16,9 +16,9 @@
 #include <variant>
 
 #include <fmt/format.h>
-#include <sdbus-c++/sdbus-c++.h>
 #include <spdlog/spdlog.h>
 
+#include "daemon/bus_link.h"
 #include "daemon/bus_sink.h"
 #include "daemon/commands.h"
 #include "daemon/control.h"
@@ -29,7 +29,6 @@
 #include "daemon/vm_event_sink.h"
 #include "daemon/wiring.h"
 #include "dbus/bus_names.h"
-#include "dbus/service.h"
 #include "iohealth/version.h"
 #include "journal/journald_sink.h"
 #include "sources/libvirt/libvirt_path_vms.h"
@@ -65,8 +64,7 @@ class Daemon {
     StorageSources storage_;
     std::unique_ptr<WatchedPaths> watched_;
     std::unique_ptr<DaemonControl> control_;
-    std::unique_ptr<sdbus::IConnection> connection_;
-    std::unique_ptr<BusService> service_;
+    std::unique_ptr<BusLink> bus_;
     std::unique_ptr<Executor> executor_;
     std::unique_ptr<Engine> engine_;
     std::unique_ptr<CommandHandler> commands_;
@@ -133,42 +131,35 @@ int Daemon::run() {
         }
     }
 
-    control_ = std::make_unique<DaemonControl>(config_, sysrq_path, [this] {
-        return load_daemon_config(options_.config_path, options_.config_explicit);
-    });
+    control_ = std::make_unique<DaemonControl>(
+        config_, sysrq_path,
+        [this] { return load_daemon_config(options_.config_path, options_.config_explicit); },
+        clock_);
     if (!options_.no_bus) {
-        try {
-            connection_ = sdbus::createSystemBusConnection();
-        } catch (const sdbus::Error& e) {
-            // No system bus at all (a container, a rescue shell): monitoring and fencing do
-            // not depend on it, so run on and say so. A bus named with --bus-address must work.
-            if (!options_.bus_address.empty()) {
-                spdlog::error("Failed to connect to the bus at {}: {}", options_.bus_address,
-                              e.getMessage());
-                return 1;
-            }
-            spdlog::warn(
-                "No system bus ({}): running WITHOUT the D-Bus API, iohealthctl cannot reach "
-                "this daemon",
-                e.getMessage());
-        }
-    }
-    if (connection_) {
-        try {
-            service_ = std::make_unique<BusService>(*connection_, *control_, kVersion,
-                                                    admin_group(config_.admin_group));
-            connection_->requestName(kBusName);  // objects first, then the name
-            connection_->enterEventLoopAsync();
-        } catch (const sdbus::Error& e) {
-            spdlog::error(
-                "Failed to publish {} on the bus: {} ({}); another iohealthd may be running "
-                "(--no-bus runs without the bus API)",
-                kBusName, e.getMessage(), e.getName());
-            service_.reset();
-            connection_.reset();
+        bus_ = std::make_unique<BusLink>(*control_, kVersion, admin_group(config_.admin_group));
+        const BusLink::Attempt first = bus_->connect();
+        if (!first.connected && !options_.bus_address.empty()) {
+            // A bus named with --bus-address must work.
+            spdlog::error("Failed to connect to the bus at {}: {}", options_.bus_address,
+                          first.error);
             return 1;
         }
-        outputs_.add(std::make_shared<BusSink>(*service_));
+        if (first.connected && !first.published) {
+            spdlog::error(
+                "Failed to publish {} on the bus: {}; another iohealthd may be running "
+                "(--no-bus runs without the bus API)",
+                kBusName, first.error);
+            return 1;
+        }
+        if (!first.connected)
+            // No system bus yet (a container, a rescue shell, dbus not started): monitoring and
+            // fencing do not depend on it, so run on, say so, and join it when it appears.
+            spdlog::warn(
+                "No system bus ({}): running WITHOUT the D-Bus API (iohealthctl cannot reach "
+                "this daemon) until the bus appears",
+                first.error);
+        bus_->start();
+        outputs_.add(std::make_shared<BusSink>(*bus_));
     }
 
     kernel_ = make_kernel_source(options_.no_bpf);
@@ -198,7 +189,7 @@ int Daemon::run() {
     spdlog::info("iohealthd monitoring {} path(s), mode {} ({}), tick {}{}", paths.size(),
                  mode_text(engine_->mode().effective()), to_string(engine_->mode().source()),
                  format_duration(config_.tick),
-                 service_ ? fmt::format(", on the bus as {}", kBusName) : ", no bus API");
+                 bus_ ? fmt::format(", on the bus as {}", kBusName) : ", no bus API");
     if (mode == Mode::kDryRun)
         spdlog::info("Dry-run: fence actions are described in the log, never executed");
     publish(start);
@@ -257,13 +248,12 @@ int Daemon::run() {
         if (options_.run_for && now - start >= *options_.run_for) break;
     }
     sd_notify(0, "STOPPING=1");
-    if (connection_) connection_->leaveEventLoop();
+    if (bus_) bus_->stop();
     control_->shutdown();  // answers pending reloads while the connection still exists
     commands_.reset();
     engine_.reset();
     executor_.reset();  // joins the executors' workers; late results are dropped
-    service_.reset();
-    connection_.reset();
+    bus_.reset();
     watched_->stop();
     return 0;
 }
@@ -311,21 +301,18 @@ void Daemon::publish(TimePoint now) {
         status_line_ = std::move(line);
         sd_notifyf(0, "STATUS=%s", status_line_.c_str());
     }
-    if (!service_) return;
-    try {
-        service_->update(statuses);
-        service_->set_manager({mode_text(mode), mode.maintenance_until
-                                                    ? realtime_ms_usec(*mode.maintenance_until)
-                                                    : 0});
-    } catch (const std::exception& e) {
-        spdlog::warn("Failed to publish the status on the bus: {}, ignoring", e.what());
-    }
+    if (bus_)
+        bus_->update(statuses,
+                     {mode_text(mode),
+                      mode.maintenance_until ? realtime_ms_usec(*mode.maintenance_until) : 0});
 }
 
 }  // namespace
 
 ConfigResult load_daemon_config(const std::string& path, bool explicit_path) {
-    if (!explicit_path && !std::filesystem::exists(path)) return load_config_text("", "<defaults>");
+    // A dangling symbolic link is a file that is there, and load_config() refuses it.
+    if (!explicit_path && !std::filesystem::exists(std::filesystem::symlink_status(path)))
+        return load_config_text("", "<defaults>");
     return load_config(path);
 }
 

@@ -105,7 +105,9 @@ void Engine::reconfigure(const std::vector<PathConfig>& paths) {
 
 void Engine::set_mode(Mode mode, const std::string& reason, TimePoint now) {
     if (recorder_) recorder_->set_mode(mode, reason, now);
-    sink_.emit(event_for(mode_.set(mode, reason), now));
+    const ModeChange change = mode_.set(mode, reason);
+    // Asking for the mode already in force changes nothing and is not journaled as a change.
+    if (change.from != change.to) sink_.emit(event_for(change, now));
 }
 
 void Engine::maintenance(Duration length, const std::string& reason, TimePoint now) {
