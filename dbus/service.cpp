@@ -6,6 +6,8 @@
 #include <map>
 #include <mutex>
 
+#include "config/duration.h"
+#include "core/bounded_text.h"
 #include "dbus/bus_names.h"
 #include "dbus/errors.h"
 #include "dbus/iohealth_adaptor.h"
@@ -45,7 +47,7 @@ auto guarded(F&& body) -> decltype(body()) {
     }
 }
 
-// The property names, in XML order, whose values differ.
+// The names, in XML order, of the properties that signal their changes and whose values differ.
 std::vector<std::string> changed_properties(const PathStatus& a, const PathStatus& b) {
     std::vector<std::string> names;
     auto check = [&](bool differs, const char* name) {
@@ -55,12 +57,7 @@ std::vector<std::string> changed_properties(const PathStatus& a, const PathStatu
     check(a.target != b.target, "Target");
     check(a.verdict != b.verdict, "Verdict");
     check(a.reason != b.reason, "Reason");
-    check(a.latency_p50_usec != b.latency_p50_usec, "LatencyP50USec");
-    check(a.latency_p99_usec != b.latency_p99_usec, "LatencyP99USec");
-    check(a.in_flight != b.in_flight, "InFlight");
-    check(a.oldest_age_usec != b.oldest_age_usec, "OldestAgeUSec");
-    check(a.heartbeat_age_usec != b.heartbeat_age_usec, "HeartbeatAgeUSec");
-    check(a.errors != b.errors, "Errors");
+    // The gauges (latencies, in flight, ages, errors) are EmitsChangedSignal=false in the XML.
     check(a.escalation_step != b.escalation_step, "EscalationStep");
     check(a.fence_by_usec != b.fence_by_usec, "FenceByUSec");
     check(a.vms != b.vms, "Vms");
@@ -75,7 +72,11 @@ class PathObject final : public PathBase {
         emitInterfacesAddedSignal({kPathInterface});
     }
     ~PathObject() {
-        emitInterfacesRemovedSignal({kPathInterface});
+        try {
+            emitInterfacesRemovedSignal({kPathInterface});
+        } catch (const sdbus::Error&) {
+            // The connection is gone (the daemon reconnects): nobody is left to tell.
+        }
         unregisterAdaptor();
     }
 
@@ -125,6 +126,49 @@ class PathObject final : public PathBase {
     PathStatus status_;
 };
 
+// Reload replies still waiting for the daemon. They are answered from any thread, or dropped
+// with the service (a reply must not outlive its connection); an answer after that, or one
+// the bus cannot take, is dropped: it must not throw into the daemon's loop or a worker.
+class PendingReplies {
+  public:
+    std::uint64_t add(sdbus::Result<>&& reply) {
+        std::lock_guard lock(mutex_);
+        replies_.emplace(++last_, std::move(reply));
+        return last_;
+    }
+    void answer(std::uint64_t id, const std::string& error) {
+        send(id, [&](sdbus::Result<>& r) {
+            if (error.empty())
+                r.returnResults();
+            else
+                r.returnError(bus_error(BusError::kFailed, error));
+        });
+    }
+    void answer(std::uint64_t id, const sdbus::Error& error) {
+        send(id, [&](sdbus::Result<>& r) { r.returnError(error); });
+    }
+    void drop() {
+        std::lock_guard lock(mutex_);
+        replies_.clear();
+    }
+
+  private:
+    template <typename F>
+    void send(std::uint64_t id, F&& reply) {
+        std::lock_guard lock(mutex_);
+        auto node = replies_.extract(id);
+        if (node.empty()) return;
+        try {
+            reply(node.mapped());
+        } catch (const std::exception&) {
+            // The connection is gone; the caller sees the bus's own error.
+        }
+    }
+    std::mutex mutex_;
+    std::uint64_t last_ = 0;
+    std::map<std::uint64_t, sdbus::Result<>> replies_;
+};
+
 }  // namespace
 
 class BusService::Impl final : public ManagerBase {
@@ -140,6 +184,7 @@ class BusService::Impl final : public ManagerBase {
     }
     ~Impl() {
         paths_.clear();  // children first: their InterfacesRemoved go out while we exist
+        replies_->drop();
         unregisterAdaptor();
     }
 
@@ -230,7 +275,7 @@ class BusService::Impl final : public ManagerBase {
     std::string Explain(const std::string& name) override {
         return guarded([&] {
             require_path(name);
-            return handler_.explain(name);
+            return handler_.explain(name, privileged(*getObject().getCurrentlyProcessedMessage()));
         });
     }
     std::vector<uint64_t> GetHistogram(const std::string& name) override {
@@ -247,13 +292,21 @@ class BusService::Impl final : public ManagerBase {
             const Caller caller = authorize("SetMode");
             if (mode != "dry-run" && mode != "armed" && mode != "disarmed" && mode != "maintenance")
                 throw bus_error(BusError::kInvalidArgument,
-                                fmt::format("Unknown mode '{}' (expected dry-run, armed, "
+                                fmt::format("Unknown mode {} (expected dry-run, armed, "
                                             "disarmed or maintenance)",
-                                            mode));
+                                            quote_input(mode)));
             if (timeout_usec != 0 && mode != "maintenance")
                 throw bus_error(
                     BusError::kInvalidArgument,
                     fmt::format("A timeout applies to maintenance only, not to '{}'", mode));
+            // The same limit as every duration in the configuration and iohealthctl's --for;
+            // checked on the unsigned value, so 2^63 and above cannot wrap to a negative one.
+            if (timeout_usec > std::uint64_t(kMaxDuration.count()))
+                throw bus_error(
+                    BusError::kInvalidArgument,
+                    fmt::format("timeout_usec {} is beyond the limit of {}h ({} us)", timeout_usec,
+                                std::chrono::floor<std::chrono::hours>(kMaxDuration).count(),
+                                kMaxDuration.count()));
             require_reason(reason);
             handler_.set_mode({mode, Duration(std::int64_t(timeout_usec)), reason}, caller);
         });
@@ -277,18 +330,16 @@ class BusService::Impl final : public ManagerBase {
         });
     }
     void Reload(sdbus::Result<>&& result) override {
-        auto reply = std::make_shared<sdbus::Result<>>(std::move(result));
+        const std::uint64_t id = replies_->add(std::move(result));
         try {
             guarded([&] {
-                handler_.reload(authorize("Reload"), [reply](const std::string& error) {
-                    if (error.empty())
-                        reply->returnResults();
-                    else
-                        reply->returnError(bus_error(BusError::kFailed, error));
-                });
+                handler_.reload(authorize("Reload"),
+                                [replies = replies_, id](const std::string& error) {
+                                    replies->answer(id, error);
+                                });
             });
         } catch (const sdbus::Error& e) {
-            reply->returnError(e);
+            replies_->answer(id, e);
         }
     }
 
@@ -296,19 +347,24 @@ class BusService::Impl final : public ManagerBase {
     void require_path(const std::string& name) {
         std::lock_guard lock(mutex_);
         if (!paths_.contains(name))
-            throw bus_error(BusError::kNoSuchPath, fmt::format("No path '{}' is monitored", name));
+            throw bus_error(BusError::kNoSuchPath,
+                            fmt::format("No path {} is monitored", quote_input(name)));
     }
     static void require_reason(const std::string& reason) {
         if (reason.empty()) throw bus_error(BusError::kInvalidArgument, "A reason is required");
+        if (reason.size() > kMaxReasonBytes)
+            throw bus_error(BusError::kInvalidArgument,
+                            fmt::format("A reason is at most {} bytes; this one has {}",
+                                        kMaxReasonBytes, reason.size()));
     }
     static Action require_action(const std::string& action) {
         const auto a = action_from_string(action);
         if (!a)
             throw bus_error(BusError::kInvalidArgument,
-                            fmt::format("Unknown action '{}' (expected log-only, restart-agent, "
+                            fmt::format("Unknown action {} (expected log-only, restart-agent, "
                                         "graceful-reboot, reboot, custom; RequestFence also "
                                         "heartbeat-timeout)",
-                                        action));
+                                        quote_input(action)));
         return *a;
     }
     // The bus policy already keeps other callers away from these methods on the system bus;
@@ -319,14 +375,21 @@ class BusService::Impl final : public ManagerBase {
     Caller authorize(const char* method) {
         const sdbus::Message* message = getObject().getCurrentlyProcessedMessage();
         Caller caller{message->getCredsEuid(), message->getCredsPid(), message->getSender()};
-        if (caller.uid == 0 || in_admin_group(*message)) return caller;
+        if (privileged(*message)) return caller;
         std::string needs = "root";
         if (admin_.gid)
             needs = fmt::format("root or membership of group '{}'", admin_.name);
         else if (!admin_.name.empty())
-            needs = fmt::format("root (admin group '{}' is unknown on this host)", admin_.name);
+            needs = fmt::format(
+                "root (admin group '{}' was not known to this host when iohealthd started; if "
+                "it has been created since, restart iohealthd)",
+                admin_.name);
+        handler_.refused(method, caller, needs);
         throw bus_error(BusError::kAccessDenied,
                         fmt::format("{} needs {} (caller uid {})", method, needs, caller.uid));
+    }
+    bool privileged(const sdbus::Message& message) const {
+        return message.getCredsEuid() == 0 || in_admin_group(message);
     }
     bool in_admin_group(const sdbus::Message& message) const {
         if (!admin_.gid) return false;
@@ -343,6 +406,7 @@ class BusService::Impl final : public ManagerBase {
     std::mutex mutex_;  // paths_ (the map, not the objects' values) and manager_
     std::map<std::string, std::unique_ptr<PathObject>> paths_;
     ManagerStatus manager_;
+    const std::shared_ptr<PendingReplies> replies_ = std::make_shared<PendingReplies>();
 };
 
 BusService::BusService(sdbus::IConnection& connection, ControlHandler& handler, std::string version,

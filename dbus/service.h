@@ -7,6 +7,7 @@
 // time (sdbus-c++ 1.2 allows emitting and creating/destroying objects from another thread).
 // The service holds its own locks only around copies of plain values, never across a bus
 // call, so neither side can deadlock the other.
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -21,6 +22,9 @@ class IConnection;
 }
 
 namespace iohealth {
+
+// The longest reason SetMode and RequestFence take: a sentence for the journal, not a file.
+inline constexpr std::size_t kMaxReasonBytes = 1024;
 
 class BusService {
   public:

@@ -63,15 +63,28 @@ class SystemLikeBus {
         fs::copy_file(fs::path(IOHEALTH_SOURCE_DIR) / "tests/integration/dbus_call.py",
                       dir_ / "dbus_call.py");
         std::ofstream(dir_ / "bus.conf") << system_like_config(dir_);
+        start();
+    }
+    // Stops dbus-daemon (SIGTERM, as a dbus upgrade does); start() brings it back at the same
+    // socket path.
+    void stop() { bus_.reset(); }
+    bool start() {
+        std::error_code ec;
+        std::filesystem::remove(dir_ / "system_bus_socket", ec);
         bus_ = std::make_unique<PrivateBus>((dir_ / "bus.conf").string());
+        return bus_->ok();
     }
     ~SystemLikeBus() {
         bus_.reset();
         std::error_code ec;
         std::filesystem::remove_all(dir_, ec);
     }
-    bool ok() const { return bus_->ok(); }
+    bool ok() const { return bus_ && bus_->ok(); }
+    // unix:path=DIR/system_bus_socket,guid=...: the guid changes with every start.
     const std::string& address() const { return bus_->address(); }
+    std::string socket_address() const {
+        return "unix:path=" + (dir_ / "system_bus_socket").string();
+    }
     const std::filesystem::path& dir() const { return dir_; }
 
   private:

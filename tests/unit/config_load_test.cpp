@@ -1,5 +1,6 @@
 // Loading: durations, the derivation from io_timeout, presets, precedence and drop-ins.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -8,6 +9,7 @@
 #include <string>
 
 #include "config/config.h"
+#include "config/config_file.h"
 #include "config/duration.h"
 #include "config/presets.h"
 #include "config/timings.h"
@@ -336,7 +338,55 @@ TEST_F(DropIns, DirectoryAsMainFileIsAnError) {
     const ConfigResult r = load_config(dir_ / "iohealthd.conf.d");
     ASSERT_EQ(r.errors.size(), 1u);
     EXPECT_EQ(r.errors[0].to_string(),
-              (dir_ / "iohealthd.conf.d").string() + ": cannot read: Is a directory");
+              (dir_ / "iohealthd.conf.d").string() + ": not a regular file (a directory)");
+}
+
+// Each is refused without reading a byte: a FIFO would block, /dev/zero never ends.
+TEST_F(DropIns, MainFileThatIsNotARegularFileIsRefused) {
+    ASSERT_EQ(mkfifo((dir_ / "fifo.conf").c_str(), 0600), 0);
+    const ConfigResult fifo = load_config(dir_ / "fifo.conf");
+    ASSERT_EQ(fifo.errors.size(), 1u);
+    EXPECT_EQ(fifo.errors[0].to_string(),
+              (dir_ / "fifo.conf").string() + ": not a regular file (a FIFO)");
+    const ConfigResult zero = load_config("/dev/zero", dir_ / "none");
+    ASSERT_EQ(zero.errors.size(), 1u);
+    EXPECT_EQ(zero.errors[0].to_string(), "/dev/zero: not a regular file (a character device)");
+}
+
+TEST_F(DropIns, FileOverTheSizeLimitIsRefused) {
+    write("iohealthd.conf", "[policy]\n" + std::string(kMaxConfigFileBytes, ';') + "\n");
+    const ConfigResult r = load_config(main_);
+    ASSERT_EQ(r.errors.size(), 1u);
+    EXPECT_EQ(r.errors[0].to_string(),
+              main_.string() + ": larger than 1024 KiB: not a configuration file");
+}
+
+TEST_F(DropIns, DropInsThatAreNotRegularFilesAreRefusedByName) {
+    write("iohealthd.conf", "[policy]\nio_timeout = 10s\n");
+    ASSERT_EQ(mkfifo((dir_ / "iohealthd.conf.d/a-fifo.conf").c_str(), 0600), 0);
+    fs::create_symlink(dir_ / "gone.conf", dir_ / "iohealthd.conf.d/b-dangling.conf");
+    fs::create_directory(dir_ / "iohealthd.conf.d/c-dir.conf");
+    write("iohealthd.conf.d/d-ok.conf", "[policy]\nio_timeout = 11s\n");
+    fs::create_symlink(dir_ / "iohealthd.conf.d/d-ok.conf", dir_ / "iohealthd.conf.d/e-link.conf");
+    const ConfigResult r = load_config(main_);
+    std::vector<std::string> errors;
+    for (const ConfigError& e : r.errors) errors.push_back(e.to_string());
+    const std::string d = (dir_ / "iohealthd.conf.d/").string();
+    EXPECT_EQ(errors, (std::vector<std::string>{
+                          d + "a-fifo.conf: not a regular file (a FIFO)",
+                          d + "b-dangling.conf: cannot read: dangling symbolic link to '" +
+                              (dir_ / "gone.conf").string() + "'",
+                          d + "c-dir.conf: not a regular file (a directory)"}));
+    EXPECT_FALSE(r.config);
+}
+
+TEST_F(DropIns, SymbolicLinkToARegularFileIsRead) {
+    write("real.conf", "[policy]\nio_timeout = 13s\n");
+    fs::create_symlink(dir_ / "real.conf", dir_ / "iohealthd.conf.d/x.conf");
+    write("iohealthd.conf", "");
+    const ConfigResult r = load_config(main_);
+    ASSERT_TRUE(r.config) << r.errors.front().to_string();
+    EXPECT_EQ(r.config->defaults.timings.io_timeout, 13s);
 }
 
 TEST_F(DropIns, MissingDropInDirectoryIsFine) {

@@ -55,6 +55,18 @@ INSTANTIATE_TEST_SUITE_P(
             "[policy]\nio_timeout = 10s\n  20s\n",
             {"t.conf:3: indented line continues the previous value; write each value on one "
              "line"}},
+        Row{"text_after_section_header",
+            "[policy] ladder = log-only\n",
+            {"t.conf:1: text after the section header's ']'; write each key on a line of its "
+             "own"}},
+        Row{"cr_only_line_endings",
+            "[policy]\rladder = log-only\r",
+            {"t.conf:1: carriage return without a line feed (CR-only or mixed line endings); "
+             "lines must end in LF or CRLF"}},
+        Row{"cr_mixed_with_lf_line_endings",
+            "[policy]\nio_timeout = 12s\rladder = log-only\nslow_io = 1s\r\n",
+            {"t.conf:2: carriage return without a line feed (CR-only or mixed line endings); "
+             "lines must end in LF or CRLF"}},
         Row{"key_outside_section",
             "io_timeout = 10s\n",
             {"t.conf:1: io_timeout: key outside of any section"}},
@@ -308,6 +320,22 @@ INSTANTIATE_TEST_SUITE_P(
     [](const testing::TestParamInfo<Row>& info) { return std::string(info.param.name); });
 
 // Rows with bytes a string literal cannot hold in a Row.
+TEST(ConfigRule, CommentAfterSectionHeaderIsFine) {
+    EXPECT_TRUE(
+        errors_of("[policy] ; the defaults\n[daemon]  # the daemon\nmode = armed\n").empty());
+}
+
+TEST(ConfigRule, CrlfLineEndingsAreReadExactlyEvenMixedWithLf) {
+    const ConfigResult r = load_config_text(
+        "[policy]\r\nio_timeout = 12s\r\nladder = log-only ; c\r\n[daemon]\nmode = armed\r\n",
+        "t.conf");
+    ASSERT_TRUE(r.config) << r.errors.front().to_string();
+    EXPECT_EQ(r.config->defaults.timings.io_timeout, 12s);
+    ASSERT_EQ(r.config->defaults.ladder.size(), 1u);
+    EXPECT_EQ(r.config->defaults.ladder[0].action, Action::kLogOnly);
+    EXPECT_EQ(r.config->mode, Mode::kArmed);
+}
+
 TEST(ConfigRule, NulByteIsAnError) {
     const std::string text("[policy]\nio_timeout = 1\0s\n", 25);
     EXPECT_EQ(errors_of(text), std::vector<std::string>{"t.conf:2: line contains a NUL byte"});

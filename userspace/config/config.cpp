@@ -3,12 +3,9 @@
 #include <fmt/format.h>
 #include <algorithm>
 #include <array>
-#include <cerrno>
-#include <cstring>
-#include <fstream>
-#include <sstream>
 #include <system_error>
 
+#include "config/config_file.h"
 #include "config/ini_reader.h"
 #include "config/presets.h"
 #include "config/settings.h"
@@ -363,27 +360,19 @@ ConfigResult load_config(const std::filesystem::path& main_file,
     Loader loader;
     loader.name_main_file(main_file.string());
     auto read = [&](const fs::path& file) {
-        std::error_code dir_ec;
-        if (fs::is_directory(file, dir_ec)) {  // ifstream would read a directory as empty
-            loader.add_error({file.string(), 0, {}, {}, "cannot read: Is a directory"});
+        const Expected<std::string> text = read_config_file(file);
+        if (!text) {
+            loader.add_error({file.string(), 0, {}, {}, text.error()});
             return;
         }
-        std::ifstream in(file, std::ios::binary);
-        std::ostringstream text;
-        if (in) text << in.rdbuf();
-        if (!in || in.bad()) {
-            loader.add_error(
-                {file.string(), 0, {}, {}, fmt::format("cannot read: {}", std::strerror(errno))});
-            return;
-        }
-        loader.add_text(text.str(), file.string());
+        loader.add_text(*text, file.string());
     };
     read(main_file);
     const fs::path dir = dropin_dir.value_or(fs::path(main_file.string() + ".d"));
     std::error_code ec;
     std::vector<fs::path> dropins;
     for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
-        if (it->path().extension() == ".conf" && it->is_regular_file(ec))
+        if (it->path().extension() == ".conf")  // read() refuses what is not a regular file
             dropins.push_back(it->path());
     if (ec && ec != std::errc::no_such_file_or_directory)
         loader.add_error({dir.string(),

@@ -25,6 +25,7 @@ struct ReaderState {
     bool continuation = false;  // the current line is an indented continuation (inih's
                                 // INI_ALLOW_MULTILINE), which iohealth does not accept
     bool after_key = false;     // a key was seen since the last header (inih's prev_name)
+    bool bare_cr_reported = false;
     int handled_line = 0;
     IniDocument* doc = nullptr;
     std::vector<ConfigError>* errors = nullptr;
@@ -82,6 +83,11 @@ struct ReaderState {
                 section_ok = false;
                 return;
             }
+            std::string_view after = inner.substr(end + 1);
+            while (!after.empty() && is_space(after.front())) after.remove_prefix(1);
+            // inih ignores whatever follows ']': a key written there would be lost.
+            if (!after.empty() && after.front() != ';' && after.front() != '#')
+                error("text after the section header's ']'; write each key on a line of its own");
             section = std::string(inner.substr(0, end));
             section_ok = true;
             after_key = false;
@@ -100,10 +106,21 @@ char* read_line(char* buf, int size, void* stream) {
     std::string_view text = st.rest.substr(0, nl);
     st.rest = nl == std::string_view::npos ? std::string_view{} : st.rest.substr(nl + 1);
     ++st.line;
+    // Lines end in LF or CRLF. A CR anywhere else (a file with CR-only line endings reads as
+    // one line, a value could hide a line break) is refused, once per file.
+    if (nl != std::string_view::npos && !text.empty() && text.back() == '\r') text.remove_suffix(1);
+    const bool bare_cr = text.find('\r') != std::string_view::npos;
+    if (bare_cr && !st.bare_cr_reported)
+        st.error(
+            "carriage return without a line feed (CR-only or mixed line endings); "
+            "lines must end in LF or CRLF");
+    st.bare_cr_reported = st.bare_cr_reported || bare_cr;
     // Feed inih an empty line instead of one it would misread: it stops at a NUL, and it
     // splits a line longer than its buffer into two lines.
     const auto max_chars = static_cast<std::size_t>(size - 1);
-    if (text.find('\0') != std::string_view::npos) {
+    if (bare_cr) {
+        text = {};
+    } else if (text.find('\0') != std::string_view::npos) {
         st.error("line contains a NUL byte");
         text = {};
     } else if (text.size() > max_chars) {

@@ -16,9 +16,9 @@
 #include <variant>
 
 #include <fmt/format.h>
-#include <sdbus-c++/sdbus-c++.h>
 #include <spdlog/spdlog.h>
 
+#include "daemon/bus_link.h"
 #include "daemon/bus_sink.h"
 #include "daemon/commands.h"
 #include "daemon/control.h"
@@ -29,7 +29,6 @@
 #include "daemon/vm_event_sink.h"
 #include "daemon/wiring.h"
 #include "dbus/bus_names.h"
-#include "dbus/service.h"
 #include "iohealth/version.h"
 #include "journal/journald_sink.h"
 #include "sources/libvirt/libvirt_path_vms.h"
@@ -48,6 +47,7 @@ class Daemon {
     std::size_t set_paths(const DaemonConfig& config);
     void track_vms(std::map<std::string, Sample>& samples);
     void publish(TimePoint now);
+    GuestsByPath guests_by_path() const;
 
     DaemonConfig config_;
     const DaemonOptions& options_;
@@ -64,11 +64,12 @@ class Daemon {
     StorageSources storage_;
     std::unique_ptr<WatchedPaths> watched_;
     std::unique_ptr<DaemonControl> control_;
-    std::unique_ptr<sdbus::IConnection> connection_;
-    std::unique_ptr<BusService> service_;
+    std::unique_ptr<BusLink> bus_;
     std::unique_ptr<Executor> executor_;
     std::unique_ptr<Engine> engine_;
     std::unique_ptr<CommandHandler> commands_;
+    std::unique_ptr<KeptState> kept_;
+    bool libvirt_connected_ = false;  // this tick's snapshot
 };
 
 std::size_t Daemon::set_paths(const DaemonConfig& config) {
@@ -130,42 +131,35 @@ int Daemon::run() {
         }
     }
 
-    control_ = std::make_unique<DaemonControl>(config_, sysrq_path, [this] {
-        return load_daemon_config(options_.config_path, options_.config_explicit);
-    });
+    control_ = std::make_unique<DaemonControl>(
+        config_, sysrq_path,
+        [this] { return load_daemon_config(options_.config_path, options_.config_explicit); },
+        clock_);
     if (!options_.no_bus) {
-        try {
-            connection_ = sdbus::createSystemBusConnection();
-        } catch (const sdbus::Error& e) {
-            // No system bus at all (a container, a rescue shell): monitoring and fencing do
-            // not depend on it, so run on and say so. A bus named with --bus-address must work.
-            if (!options_.bus_address.empty()) {
-                spdlog::error("Failed to connect to the bus at {}: {}", options_.bus_address,
-                              e.getMessage());
-                return 1;
-            }
-            spdlog::warn(
-                "No system bus ({}): running WITHOUT the D-Bus API, iohealthctl cannot reach "
-                "this daemon",
-                e.getMessage());
-        }
-    }
-    if (connection_) {
-        try {
-            service_ = std::make_unique<BusService>(*connection_, *control_, kVersion,
-                                                    admin_group(config_.admin_group));
-            connection_->requestName(kBusName);  // objects first, then the name
-            connection_->enterEventLoopAsync();
-        } catch (const sdbus::Error& e) {
-            spdlog::error(
-                "Failed to publish {} on the bus: {} ({}); another iohealthd may be running "
-                "(--no-bus runs without the bus API)",
-                kBusName, e.getMessage(), e.getName());
-            service_.reset();
-            connection_.reset();
+        bus_ = std::make_unique<BusLink>(*control_, kVersion, admin_group(config_.admin_group));
+        const BusLink::Attempt first = bus_->connect();
+        if (!first.connected && !options_.bus_address.empty()) {
+            // A bus named with --bus-address must work.
+            spdlog::error("Failed to connect to the bus at {}: {}", options_.bus_address,
+                          first.error);
             return 1;
         }
-        outputs_.add(std::make_shared<BusSink>(*service_));
+        if (first.connected && !first.published) {
+            spdlog::error(
+                "Failed to publish {} on the bus: {}; another iohealthd may be running "
+                "(--no-bus runs without the bus API)",
+                kBusName, first.error);
+            return 1;
+        }
+        if (!first.connected)
+            // No system bus yet (a container, a rescue shell, dbus not started): monitoring and
+            // fencing do not depend on it, so run on, say so, and join it when it appears.
+            spdlog::warn(
+                "No system bus ({}): running WITHOUT the D-Bus API (iohealthctl cannot reach "
+                "this daemon) until the bus appears",
+                first.error);
+        bus_->start();
+        outputs_.add(std::make_shared<BusSink>(*bus_));
     }
 
     kernel_ = make_kernel_source(options_.no_bpf);
@@ -180,16 +174,22 @@ int Daemon::run() {
     // The watchdog fires a tick after the deadline: the daemon's own next step, if it still
     // runs, goes first and records why.
     graceful.watchdog_margin = config_.tick;
-    executor_ = make_executor(sysrq_path, graceful, sink_, clock_);
+    kept_ = std::make_unique<KeptState>(options_.dirs, clock_, state::UnknownGuests::kHold);
+    executor_ =
+        kept_->recording(make_executor(sysrq_path, graceful, sink_, clock_), watched_->paths());
     engine_ = std::make_unique<Engine>(paths, mode, sink_, *executor_, recorder_.get());
+    engine_->restore_mode(kept_->restore_mode(mode, clock_.now()));
+    kept_->read_episodes();
+    kept_->read_last_fence(*engine_, watched_->paths(), clock_.now());
     commands_ = std::make_unique<CommandHandler>(
         config_, *engine_, sink_, *executor_, *control_, recorder_ != nullptr,
         [this](const DaemonConfig& config) { return set_paths(config); });
 
     const TimePoint start = clock_.now();
-    spdlog::info("iohealthd monitoring {} path(s), mode {}, tick {}{}", paths.size(),
-                 to_string(mode), format_duration(config_.tick),
-                 service_ ? fmt::format(", on the bus as {}", kBusName) : ", no bus API");
+    spdlog::info("iohealthd monitoring {} path(s), mode {} ({}), tick {}{}", paths.size(),
+                 mode_text(engine_->mode().effective()), to_string(engine_->mode().source()),
+                 format_duration(config_.tick),
+                 bus_ ? fmt::format(", on the bus as {}", kBusName) : ", no bus API");
     if (mode == Mode::kDryRun)
         spdlog::info("Dry-run: fence actions are described in the log, never executed");
     publish(start);
@@ -223,7 +223,10 @@ int Daemon::run() {
         // --- commands from the bus (and results of RequestFence) ---
         auto commands = control_->take();
         for (auto& c : commands) commands_->handle(c, clock_.now());
-        if (!commands.empty()) publish(clock_.now());
+        if (!commands.empty()) {
+            kept_->save_mode(engine_->mode(), mode);
+            publish(clock_.now());
+        }
 
         // --- tick ---
         // The tick is stamped with its scheduled time, not the wake-up time: deadlines then
@@ -236,19 +239,21 @@ int Daemon::run() {
         if (next_tick <= woke) next_tick = woke + config_.tick;  // fell behind: do not burst
         std::map<std::string, Sample> samples = watched_->sample(now, *kernel_);
         track_vms(samples);
+        kept_->before_tick(*engine_, watched_->paths(), now);
         engine_->tick(now, samples);
+        kept_->after_tick(*engine_, watched_->paths(), guests_by_path(), now);
+        kept_->save_mode(engine_->mode(), mode);
         publish(now);
         sd_notify(0, "WATCHDOG=1");
         if (options_.run_for && now - start >= *options_.run_for) break;
     }
     sd_notify(0, "STOPPING=1");
-    if (connection_) connection_->leaveEventLoop();
+    if (bus_) bus_->stop();
     control_->shutdown();  // answers pending reloads while the connection still exists
     commands_.reset();
     engine_.reset();
     executor_.reset();  // joins the executors' workers; late results are dropped
-    service_.reset();
-    connection_.reset();
+    bus_.reset();
     watched_->stop();
     return 0;
 }
@@ -261,6 +266,7 @@ void Daemon::track_vms(std::map<std::string, Sample>& samples) {
     for (const auto& w : watched_->paths()) paths.push_back({&w.config, w.dev});
     std::map<std::string, std::vector<VmOnPath>> lists;
     VmSnapshot snapshot = libvirt_->snapshot(vm_tracker_.seen());
+    libvirt_connected_ = snapshot.connected;
     path_vms_.clear();
     for (auto& [name, vms] : vm_tracker_.collect(snapshot, paths)) {
         if (const auto it = samples.find(name); it != samples.end())
@@ -269,6 +275,13 @@ void Daemon::track_vms(std::map<std::string, Sample>& samples) {
         lists[name] = std::move(vms.vms);
     }
     sink_.set_vms(std::move(snapshot), std::move(lists));
+}
+
+GuestsByPath Daemon::guests_by_path() const {
+    if (!libvirt_ || !libvirt_connected_) return std::nullopt;
+    std::map<std::string, std::size_t> guests;
+    for (const auto& [name, vms] : path_vms_) guests[name] = vms.size();
+    return guests;
 }
 
 void Daemon::publish(TimePoint now) {
@@ -288,21 +301,18 @@ void Daemon::publish(TimePoint now) {
         status_line_ = std::move(line);
         sd_notifyf(0, "STATUS=%s", status_line_.c_str());
     }
-    if (!service_) return;
-    try {
-        service_->update(statuses);
-        service_->set_manager({mode_text(mode), mode.maintenance_until
-                                                    ? realtime_ms_usec(*mode.maintenance_until)
-                                                    : 0});
-    } catch (const std::exception& e) {
-        spdlog::warn("Failed to publish the status on the bus: {}, ignoring", e.what());
-    }
+    if (bus_)
+        bus_->update(statuses,
+                     {mode_text(mode),
+                      mode.maintenance_until ? realtime_ms_usec(*mode.maintenance_until) : 0});
 }
 
 }  // namespace
 
 ConfigResult load_daemon_config(const std::string& path, bool explicit_path) {
-    if (!explicit_path && !std::filesystem::exists(path)) return load_config_text("", "<defaults>");
+    // A dangling symbolic link is a file that is there, and load_config() refuses it.
+    if (!explicit_path && !std::filesystem::exists(std::filesystem::symlink_status(path)))
+        return load_config_text("", "<defaults>");
     return load_config(path);
 }
 

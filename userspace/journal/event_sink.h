@@ -44,7 +44,8 @@ class MemorySink final : public EventSink {
     std::vector<Event> events_;
 };
 
-// format_event() lines, flushed per event (a test or an operator may be tailing it).
+// format_event() lines, control characters escaped (core/bounded_text.h), flushed per event (a
+// test or an operator may be tailing it).
 class TextSink final : public EventSink {
   public:
     explicit TextSink(std::FILE* out) : out_(out) {}
