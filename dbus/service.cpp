@@ -49,7 +49,7 @@ auto guarded(F&& body) -> decltype(body()) {
     }
 }
 
-// The property names, in XML order, whose values differ.
+// The names, in XML order, of the properties that signal their changes and whose values differ.
 std::vector<std::string> changed_properties(const PathStatus& a, const PathStatus& b) {
     std::vector<std::string> names;
     auto check = [&](bool differs, const char* name) {
@@ -59,12 +59,7 @@ std::vector<std::string> changed_properties(const PathStatus& a, const PathStatu
     check(a.target != b.target, "Target");
     check(a.verdict != b.verdict, "Verdict");
     check(a.reason != b.reason, "Reason");
-    check(a.latency_p50_usec != b.latency_p50_usec, "LatencyP50USec");
-    check(a.latency_p99_usec != b.latency_p99_usec, "LatencyP99USec");
-    check(a.in_flight != b.in_flight, "InFlight");
-    check(a.oldest_age_usec != b.oldest_age_usec, "OldestAgeUSec");
-    check(a.heartbeat_age_usec != b.heartbeat_age_usec, "HeartbeatAgeUSec");
-    check(a.errors != b.errors, "Errors");
+    // The gauges (latencies, in flight, ages, errors) are EmitsChangedSignal=false in the XML.
     check(a.escalation_step != b.escalation_step, "EscalationStep");
     check(a.fence_by_usec != b.fence_by_usec, "FenceByUSec");
     check(a.vms != b.vms, "Vms");

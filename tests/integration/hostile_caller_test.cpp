@@ -5,7 +5,9 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -289,6 +291,60 @@ TEST_F(HostileCallerWiderPolicy, RefusedCallsAreJournaledWithRateLimiting) {
     EXPECT_EQ(count_of(text, "Refused SetMode from uid 65534 (pid "), 10u) << text;
     EXPECT_TRUE(contains(text, "): it needs root")) << text;
     EXPECT_EQ(json::parse(ctl("status --json").out)["mode"], "dry-run");
+}
+
+// Defect 8: 32 idle paths at tick 100 ms sent 317 PropertiesChanged/s (HeartbeatAgeUSec, and
+// Reason with the heartbeat latency in it). The gauges no longer signal and the HEALTHY reason
+// has no per-tick numbers: with nothing changing, nothing is sent.
+TEST(IdlePaths, NoPropertiesChangedWhileNothingChanges) {
+    if (geteuid() != 0) GTEST_SKIP() << "needs root: loop devices and the bus name";
+    constexpr int kPaths = 32;
+    testing::SystemLikeBus bus;
+    ASSERT_TRUE(bus.ok());
+    const fs::path work = bus.dir() / "work";
+    fs::create_directory(work);
+    std::vector<std::unique_ptr<testing::LoopDevice>> disks;
+    std::string config = "[daemon]\ndiscover = no\ntick = 100ms\n";
+    for (int i = 0; i < kPaths; ++i) {
+        const std::string image = (work / ("disk" + std::to_string(i) + ".img")).string();
+        testing::make_sparse_file(image, 1 << 20);
+        disks.push_back(std::make_unique<testing::LoopDevice>(image));
+        config += "[path disk" + std::to_string(i) + "]\ndevice = " + disks.back()->path() + "\n";
+    }
+    std::ofstream(work / "iohealthd.conf") << config;
+    testing::DaemonProcess daemon(
+        IOHEALTHD,
+        {"-c", (work / "iohealthd.conf").string(), "--no-bpf", "--bus-address", bus.address()},
+        (work / "iohealthd.log").string());
+    auto connection = sdbus::createSessionBusConnectionWithAddress(bus.address());
+    ASSERT_TRUE(testing::wait_for_name(*connection, kBusName)) << read_file(work / "iohealthd.log");
+    // Settled: every path HEALTHY (the first verdicts do signal).
+    const auto settle_by = std::chrono::steady_clock::now() + 20s;
+    for (;;) {
+        const auto r = run_status(std::string(IOHEALTHCTL) + " --bus-address " + bus.address() +
+                                  " status --json");
+        int healthy = 0;
+        const json status = r.status == 0 ? json::parse(r.out) : json::object();
+        for (const auto& p : status.value("paths", json::array()))
+            healthy += p["verdict"] == "HEALTHY";
+        if (healthy == kPaths) break;
+        ASSERT_LT(std::chrono::steady_clock::now(), settle_by) << r.out;
+        std::this_thread::sleep_for(200ms);
+    }
+    std::this_thread::sleep_for(1s);
+    std::atomic<int> signals{0};
+    auto match = connection->addMatch(
+        "type='signal',sender='org.iohealth.IoHealth1',"
+        "interface='org.freedesktop.DBus.Properties',member='PropertiesChanged'",
+        [&](sdbus::Message&) { ++signals; });
+    connection->enterEventLoopAsync();
+    constexpr auto kMeasure = 10s;
+    std::this_thread::sleep_for(kMeasure);
+    connection->leaveEventLoop();
+    const double per_second = signals.load() / std::chrono::duration<double>(kMeasure).count();
+    std::printf("IdlePaths: %d paths, tick 100 ms: %.1f PropertiesChanged/s\n", kPaths, per_second);
+    EXPECT_EQ(signals.load(), 0) << per_second << " signals/s";
+    EXPECT_TRUE(daemon.running());
 }
 
 }  // namespace
