@@ -52,9 +52,16 @@ class ControlHandler {
     using ReloadDone = std::function<void(const std::string& error)>;
     virtual void reload(const Caller& caller, ReloadDone done) = 0;
 
+    // A changing method refused to `caller`, who is neither root nor in the admin group
+    // (`needs` says what it would take): for the journal. Any thread; must not block.
+    virtual void refused(std::string_view method, const Caller& caller,
+                         const std::string& needs) = 0;
+
     // For a published path (the service checked the name): the verdict and its evidence as
-    // JSON, and the latency histogram's slot counts (core/histogram.h layout).
-    virtual std::string explain(const std::string& path) = 0;
+    // JSON, and the latency histogram's slot counts (core/histogram.h layout). `privileged`:
+    // the caller may change things (root or the admin group) and sees command lines whole;
+    // anyone else sees custom_command reduced to its executable.
+    virtual std::string explain(const std::string& path, bool privileged) = 0;
     virtual std::vector<std::uint64_t> histogram(const std::string& path) = 0;
 };
 

@@ -47,7 +47,7 @@ auto guarded(F&& body) -> decltype(body()) {
     }
 }
 
-// The property names, in XML order, whose values differ.
+// The names, in XML order, of the properties that signal their changes and whose values differ.
 std::vector<std::string> changed_properties(const PathStatus& a, const PathStatus& b) {
     std::vector<std::string> names;
     auto check = [&](bool differs, const char* name) {
@@ -57,12 +57,7 @@ std::vector<std::string> changed_properties(const PathStatus& a, const PathStatu
     check(a.target != b.target, "Target");
     check(a.verdict != b.verdict, "Verdict");
     check(a.reason != b.reason, "Reason");
-    check(a.latency_p50_usec != b.latency_p50_usec, "LatencyP50USec");
-    check(a.latency_p99_usec != b.latency_p99_usec, "LatencyP99USec");
-    check(a.in_flight != b.in_flight, "InFlight");
-    check(a.oldest_age_usec != b.oldest_age_usec, "OldestAgeUSec");
-    check(a.heartbeat_age_usec != b.heartbeat_age_usec, "HeartbeatAgeUSec");
-    check(a.errors != b.errors, "Errors");
+    // The gauges (latencies, in flight, ages, errors) are EmitsChangedSignal=false in the XML.
     check(a.escalation_step != b.escalation_step, "EscalationStep");
     check(a.fence_by_usec != b.fence_by_usec, "FenceByUSec");
     check(a.vms != b.vms, "Vms");
@@ -280,7 +275,7 @@ class BusService::Impl final : public ManagerBase {
     std::string Explain(const std::string& name) override {
         return guarded([&] {
             require_path(name);
-            return handler_.explain(name);
+            return handler_.explain(name, privileged(*getObject().getCurrentlyProcessedMessage()));
         });
     }
     std::vector<uint64_t> GetHistogram(const std::string& name) override {
@@ -380,14 +375,21 @@ class BusService::Impl final : public ManagerBase {
     Caller authorize(const char* method) {
         const sdbus::Message* message = getObject().getCurrentlyProcessedMessage();
         Caller caller{message->getCredsEuid(), message->getCredsPid(), message->getSender()};
-        if (caller.uid == 0 || in_admin_group(*message)) return caller;
+        if (privileged(*message)) return caller;
         std::string needs = "root";
         if (admin_.gid)
             needs = fmt::format("root or membership of group '{}'", admin_.name);
         else if (!admin_.name.empty())
-            needs = fmt::format("root (admin group '{}' is unknown on this host)", admin_.name);
+            needs = fmt::format(
+                "root (admin group '{}' was not known to this host when iohealthd started; if "
+                "it has been created since, restart iohealthd)",
+                admin_.name);
+        handler_.refused(method, caller, needs);
         throw bus_error(BusError::kAccessDenied,
                         fmt::format("{} needs {} (caller uid {})", method, needs, caller.uid));
+    }
+    bool privileged(const sdbus::Message& message) const {
+        return message.getCredsEuid() == 0 || in_admin_group(message);
     }
     bool in_admin_group(const sdbus::Message& message) const {
         if (!admin_.gid) return false;

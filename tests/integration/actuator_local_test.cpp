@@ -275,7 +275,7 @@ TEST(DryRun, DescribesEachActionExactly) {
     EXPECT_EQ(run(executor, request(Action::kReboot, true)).detail,
               "dry-run: would write 'b' to /proc/sysrq-trigger");
     EXPECT_EQ(run(executor, custom({"/usr/local/bin/fence", "--now"})).detail,
-              "dry-run: would run /usr/local/bin/fence --now (timeout 5s)");
+              "dry-run: would run /usr/local/bin/fence with 1 argument(s) (timeout 5s)");
     const auto result = run(executor, request(Action::kLogOnly, true));
     EXPECT_TRUE(result.ok);
     EXPECT_EQ(result.detail, "dry-run: would log only");

@@ -55,8 +55,16 @@ class FakeHandler final : public ControlHandler {
         std::lock_guard lock(mutex_);
         reload_error_ = std::move(error);
     }
-    std::string explain(const std::string& path) override {
-        return R"({"path":")" + path + R"(","verdict":"HEALTHY"})";
+    void refused(std::string_view method, const Caller& caller, const std::string&) override {
+        std::lock_guard lock(mutex_);
+        refusals_.push_back(fmt::format("{} uid={}", method, caller.uid));
+    }
+    std::vector<std::string> refusals() {
+        std::lock_guard lock(mutex_);
+        return refusals_;
+    }
+    std::string explain(const std::string& path, bool privileged) override {
+        return R"({"path":")" + path + R"(","privileged":)" + (privileged ? "true" : "false") + "}";
     }
     std::vector<std::uint64_t> histogram(const std::string&) override {
         std::vector<std::uint64_t> slots(32, 0);
@@ -75,6 +83,7 @@ class FakeHandler final : public ControlHandler {
     }
     std::mutex mutex_;
     std::vector<std::string> calls_;
+    std::vector<std::string> refusals_;
     std::string reload_error_;
 };
 
@@ -363,7 +372,7 @@ TEST_F(DbusServiceTest, RootCanChangeThingsAndTheHandlerSeesTheCaller) {
     EXPECT_EQ(manager_->RequestFence("reboot", "operator request"), 77u);
     EXPECT_EQ(manager_->TestAction("reboot"), "dry-run: would write 'b' to /proc/sysrq-trigger");
     manager_->Reload();
-    EXPECT_EQ(manager_->Explain("dm-0"), R"({"path":"dm-0","verdict":"HEALTHY"})");
+    EXPECT_EQ(manager_->Explain("dm-0"), R"({"path":"dm-0","privileged":true})");
     const auto slots = manager_->GetHistogram("dm-0");
     ASSERT_EQ(slots.size(), 32u);
     EXPECT_EQ(slots[3], 5u);
@@ -444,7 +453,9 @@ TEST_F(DbusServiceTest, NobodyCanReadButNotChange) {
                              "org.iohealth.IoHealth1.Path Verdict"),
               "ok HEALTHY\n");
     EXPECT_TRUE(call_as_nobody(manager + mgr_iface + "ListPaths ''").starts_with("ok "));
-    EXPECT_TRUE(call_as_nobody(manager + mgr_iface + "Explain s dm-0").starts_with("ok "));
+    // Explain reaches the handler as unprivileged: command lines are cut to the executable.
+    EXPECT_EQ(call_as_nobody(manager + mgr_iface + "Explain s dm-0"),
+              "ok {\"path\":\"dm-0\",\"privileged\":false}\n");
     EXPECT_TRUE(call_as_nobody(manager + "org.freedesktop.DBus.Introspectable Introspect ''")
                     .starts_with("ok "));
 
@@ -669,8 +680,10 @@ TEST(DbusAdminGroup, UnknownGroupMeansRootOnly) {
         call_as(bus.address(), std::string(IOHEALTH_SOURCE_DIR) + "/tests/integration/dbus_call.py",
                 "--groups=0", kMgr + "SetMode sts disarmed 0 x"),
         "error org.iohealth.IoHealth1.Error.AccessDenied: SetMode needs root (admin group "
-        "'iohealth-no-such-group' is unknown on this host) (caller uid 65534)\n");
+        "'iohealth-no-such-group' was not known to this host when iohealthd started; if it has "
+        "been created since, restart iohealthd) (caller uid 65534)\n");
     EXPECT_TRUE(handler.calls().empty());
+    EXPECT_EQ(handler.refusals(), std::vector<std::string>{"SetMode uid=65534"});
     connection->leaveEventLoop();
 }
 

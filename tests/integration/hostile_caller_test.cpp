@@ -5,7 +5,9 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -229,6 +231,120 @@ TEST_F(HostileCaller, ReasonsAreBoundedAndControlCharactersEscaped) {
     EXPECT_TRUE(contains(events, "mode-changed mode armed -> dry-run: back")) << events;
     EXPECT_FALSE(contains(events, "dry-run -> dry-run")) << events;
     EXPECT_FALSE(contains(events, ": again")) << events;
+}
+
+// Defect 2: Explain showed custom_command (and a token in it) to every local user while the
+// configuration file was mode 0600. Now nobody sees the executable and how many arguments were
+// left out; root sees the whole command; a dry-run step's signal names only the program.
+TEST_F(HostileCaller, ExplainShowsNobodyOnlyTheCustomCommandsExecutable) {
+    const auto as_nobody = ctl("explain disk0 --json", kNobody);
+    ASSERT_EQ(as_nobody.status, 0) << as_nobody.err;
+    EXPECT_FALSE(contains(as_nobody.out, "s3cr3t")) << as_nobody.out;
+    const json config = json::parse(as_nobody.out)["config"];
+    EXPECT_EQ(config["custom_command"], json::array({"/usr/local/bin/fence-it"}));
+    EXPECT_EQ(config["custom_command_hidden_arguments"], 2);
+
+    const json root = json::parse(ctl("explain disk0 --json").out)["config"];
+    EXPECT_EQ(root["custom_command"],
+              json::array({"/usr/local/bin/fence-it", "--token", "s3cr3t-t0ken"}));
+    EXPECT_FALSE(root.contains("custom_command_hidden_arguments"));
+
+    // StepFinished goes to every subscriber: the dry-run detail names only the program.
+    const auto fence = ctl("fence custom --reason test --json");
+    EXPECT_EQ(fence.status, 0) << fence.err;
+    EXPECT_FALSE(contains(fence.out, "s3cr3t")) << fence.out;
+    EXPECT_TRUE(contains(fence.out, "would run /usr/local/bin/fence-it with 2 argument(s)"))
+        << fence.out;
+}
+
+// A bus policy that lets anyone send SetMode, so iohealthd's own check is what refuses.
+class HostileCallerWiderPolicy : public HostileCaller {
+  protected:
+    std::string dropin() const override {
+        return R"(<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig><policy context="default">
+  <allow send_destination="org.iohealth.IoHealth1"
+         send_interface="org.iohealth.IoHealth1.Manager" send_member="SetMode"/>
+</policy></busconfig>
+)";
+    }
+};
+
+std::size_t count_of(const std::string& text, const std::string& part) {
+    std::size_t n = 0;
+    for (std::size_t at = 0; (at = text.find(part, at)) != std::string::npos; at += part.size())
+        ++n;
+    return n;
+}
+
+// Defect 6: refused callers left no trace. Now each refusal is journaled with the method, the
+// uid, the pid and the bus name, at most 10 a minute; the next logged one counts the rest.
+TEST_F(HostileCallerWiderPolicy, RefusedCallsAreJournaledWithRateLimiting) {
+    const std::string denied = "error " + std::string(error_name(BusError::kAccessDenied));
+    for (int i = 0; i < 15; ++i) {
+        const std::string r = call("SetMode", "sts", "armed 0 nope", kNobody);
+        ASSERT_TRUE(r.starts_with(denied)) << r;
+    }
+    std::this_thread::sleep_for(200ms);
+    const std::string text = read_file(log());
+    EXPECT_EQ(count_of(text, "Refused SetMode from uid 65534 (pid "), 10u) << text;
+    EXPECT_TRUE(contains(text, "): it needs root")) << text;
+    EXPECT_EQ(json::parse(ctl("status --json").out)["mode"], "dry-run");
+}
+
+// Defect 8: 32 idle paths at tick 100 ms sent 317 PropertiesChanged/s (HeartbeatAgeUSec, and
+// Reason with the heartbeat latency in it). The gauges no longer signal and the HEALTHY reason
+// has no per-tick numbers: with nothing changing, nothing is sent.
+TEST(IdlePaths, NoPropertiesChangedWhileNothingChanges) {
+    if (geteuid() != 0) GTEST_SKIP() << "needs root: loop devices and the bus name";
+    constexpr int kPaths = 32;
+    testing::SystemLikeBus bus;
+    ASSERT_TRUE(bus.ok());
+    const fs::path work = bus.dir() / "work";
+    fs::create_directory(work);
+    std::vector<std::unique_ptr<testing::LoopDevice>> disks;
+    std::string config = "[daemon]\ndiscover = no\ntick = 100ms\n";
+    for (int i = 0; i < kPaths; ++i) {
+        const std::string image = (work / ("disk" + std::to_string(i) + ".img")).string();
+        testing::make_sparse_file(image, 1 << 20);
+        disks.push_back(std::make_unique<testing::LoopDevice>(image));
+        config += "[path disk" + std::to_string(i) + "]\ndevice = " + disks.back()->path() + "\n";
+    }
+    std::ofstream(work / "iohealthd.conf") << config;
+    testing::DaemonProcess daemon(
+        IOHEALTHD,
+        {"-c", (work / "iohealthd.conf").string(), "--no-bpf", "--bus-address", bus.address()},
+        (work / "iohealthd.log").string());
+    auto connection = sdbus::createSessionBusConnectionWithAddress(bus.address());
+    ASSERT_TRUE(testing::wait_for_name(*connection, kBusName)) << read_file(work / "iohealthd.log");
+    // Settled: every path HEALTHY (the first verdicts do signal).
+    const auto settle_by = std::chrono::steady_clock::now() + 20s;
+    for (;;) {
+        const auto r = run_status(std::string(IOHEALTHCTL) + " --bus-address " + bus.address() +
+                                  " status --json");
+        int healthy = 0;
+        const json status = r.status == 0 ? json::parse(r.out) : json::object();
+        for (const auto& p : status.value("paths", json::array()))
+            healthy += p["verdict"] == "HEALTHY";
+        if (healthy == kPaths) break;
+        ASSERT_LT(std::chrono::steady_clock::now(), settle_by) << r.out;
+        std::this_thread::sleep_for(200ms);
+    }
+    std::this_thread::sleep_for(1s);
+    std::atomic<int> signals{0};
+    auto match = connection->addMatch(
+        "type='signal',sender='org.iohealth.IoHealth1',"
+        "interface='org.freedesktop.DBus.Properties',member='PropertiesChanged'",
+        [&](sdbus::Message&) { ++signals; });
+    connection->enterEventLoopAsync();
+    constexpr auto kMeasure = 10s;
+    std::this_thread::sleep_for(kMeasure);
+    connection->leaveEventLoop();
+    const double per_second = signals.load() / std::chrono::duration<double>(kMeasure).count();
+    std::printf("IdlePaths: %d paths, tick 100 ms: %.1f PropertiesChanged/s\n", kPaths, per_second);
+    EXPECT_EQ(signals.load(), 0) << per_second << " signals/s";
+    EXPECT_TRUE(daemon.running());
 }
 
 }  // namespace

@@ -1,7 +1,6 @@
 #include "actuators/dry_run.h"
 
 #include <fmt/format.h>
-#include <fmt/ranges.h>
 
 namespace iohealth {
 
@@ -18,9 +17,14 @@ std::string describe_action(const ActionRequest& request, const std::string& sys
         case Action::kReboot:
             return fmt::format("dry-run: would write 'b' to {}", sysrq_trigger);
         case Action::kCustom:
-            return fmt::format("dry-run: would run {} (timeout {})",
-                               fmt::join(request.custom_command, " "),
-                               format_duration(request.custom_timeout));
+            // The program and how many arguments: this text reaches the bus's StepFinished
+            // signals, which every local user may receive, and an argument may be a token.
+            return fmt::format(
+                "dry-run: would run {} with {} argument(s) (timeout {})",
+                request.custom_command.empty() ? std::string("nothing")
+                                               : request.custom_command.front(),
+                request.custom_command.empty() ? 0 : request.custom_command.size() - 1,
+                format_duration(request.custom_timeout));
     }
     return "dry-run: unknown action";
 }

@@ -125,9 +125,9 @@ std::string describe_verdict(const Assessment& a, const PathPolicy& policy) {
         case Verdict::kHealthy:
             break;
     }
-    return fmt::format("{} completions in {} ticks, p99 {}, heartbeat {}", a.completed,
-                       a.window_ticks, format_duration(a.p99),
-                       format_duration(a.heartbeat_latency));
+    // No per-tick numbers: the Reason property signals its changes, and an idle path must not
+    // signal every tick (the latencies are in the evidence and the explain document).
+    return fmt::format("I/O completing within slow_io {}", format_duration(t.slow_io));
 }
 
 }  // namespace

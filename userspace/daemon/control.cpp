@@ -12,6 +12,7 @@
 
 #include "actuators/dry_run.h"
 #include "actuators/serial_worker.h"
+#include "core/bounded_text.h"
 #include "daemon/explain.h"
 #include "dbus/errors.h"
 
@@ -35,10 +36,12 @@ std::string refusal_text(const ConfigResult& result) {
     return text;
 }
 
-DaemonControl::DaemonControl(const DaemonConfig& config, std::string sysrq_path, LoadConfig load)
+DaemonControl::DaemonControl(const DaemonConfig& config, std::string sysrq_path, LoadConfig load,
+                             const Clock& clock)
     : wake_fd_(make_eventfd()),
       sysrq_path_(std::move(sysrq_path)),
       load_(std::move(load)),
+      clock_(clock),
       defaults_(config.defaults),
       reload_worker_(std::make_unique<SerialWorker>()) {}
 
@@ -172,8 +175,20 @@ PathSnapshot DaemonControl::snapshot(const std::string& path) const {
     return it->second;
 }
 
-std::string DaemonControl::explain(const std::string& path) {
-    return explain_json(snapshot(path)).dump();
+void DaemonControl::refused(std::string_view method, const Caller& caller,
+                            const std::string& needs) {
+    std::uint64_t left_out = 0;
+    {
+        std::lock_guard lock(mutex_);
+        if (!refusals_.allow(clock_.now(), left_out)) return;
+    }
+    spdlog::warn("Refused {} from uid {} (pid {}, {}): it needs {}{}", method, caller.uid,
+                 caller.pid, escape_control(caller.bus_name), needs,
+                 left_out ? fmt::format(" ({} more refusals were not logged)", left_out) : "");
+}
+
+std::string DaemonControl::explain(const std::string& path, bool privileged) {
+    return explain_json(snapshot(path), privileged).dump();
 }
 
 std::vector<std::uint64_t> DaemonControl::histogram(const std::string& path) {

@@ -18,6 +18,7 @@
 #include "core/classifier.h"
 #include "core/executor.h"
 #include "core/mode.h"
+#include "core/rate_limit.h"
 #include "dbus/control_handler.h"
 #include "dbus/path_status.h"
 
@@ -75,7 +76,8 @@ class DaemonControl final : public ControlHandler {
   public:
     // `load` reads and validates the configuration file (on the reload worker).
     using LoadConfig = std::function<ConfigResult()>;
-    DaemonControl(const DaemonConfig& config, std::string sysrq_path, LoadConfig load);
+    DaemonControl(const DaemonConfig& config, std::string sysrq_path, LoadConfig load,
+                  const Clock& clock);
     ~DaemonControl() override;
     DaemonControl(const DaemonControl&) = delete;
     // Before the bus connection goes (after its event loop stopped): finishes the reload being
@@ -102,7 +104,8 @@ class DaemonControl final : public ControlHandler {
     std::uint64_t request_heartbeat_fence(const std::string& reason, const Caller& caller) override;
     std::string test_action(Action action, const Caller& caller) override;
     void reload(const Caller& caller, ReloadDone done) override;
-    std::string explain(const std::string& path) override;
+    void refused(std::string_view method, const Caller& caller, const std::string& needs) override;
+    std::string explain(const std::string& path, bool privileged) override;
     std::vector<std::uint64_t> histogram(const std::string& path) override;
 
   private:
@@ -112,6 +115,7 @@ class DaemonControl final : public ControlHandler {
     const int wake_fd_;
     const std::string sysrq_path_;
     const LoadConfig load_;
+    const Clock& clock_;
     std::atomic<std::uint64_t> next_fence_id_{1};
 
     mutable std::mutex mutex_;  // everything below
@@ -119,6 +123,7 @@ class DaemonControl final : public ControlHandler {
     std::map<std::string, PathSnapshot> paths_;
     EffectiveMode mode_;
     PathPolicy defaults_;
+    RateLimit refusals_{10, std::chrono::minutes(1)};  // journaled refused callers
 
     std::unique_ptr<SerialWorker> reload_worker_;  // last: stopped before the rest goes
 };

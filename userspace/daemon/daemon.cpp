@@ -128,9 +128,10 @@ int Daemon::run() {
         }
     }
 
-    control_ = std::make_unique<DaemonControl>(config_, sysrq_path, [this] {
-        return load_daemon_config(options_.config_path, options_.config_explicit);
-    });
+    control_ = std::make_unique<DaemonControl>(
+        config_, sysrq_path,
+        [this] { return load_daemon_config(options_.config_path, options_.config_explicit); },
+        clock_);
     if (!options_.no_bus) {
         bus_ = std::make_unique<BusLink>(*control_, kVersion, admin_group(config_.admin_group));
         const BusLink::Attempt first = bus_->connect();

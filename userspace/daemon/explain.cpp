@@ -26,7 +26,7 @@ std::uint64_t realtime_usec(TimePoint monotonic) {
     return t > 0 ? std::uint64_t(t) : 0;
 }
 
-json explain_json(const PathSnapshot& s) {
+json explain_json(const PathSnapshot& s, bool privileged) {
     const Assessment& a = s.assessment;
     const auto in = [&](const std::optional<TimePoint>& t) {
         return t ? std::optional<Duration>(*t - s.taken_at) : std::nullopt;
@@ -35,6 +35,11 @@ json explain_json(const PathSnapshot& s) {
     for (auto n : s.window_latency.slots()) slots.push_back(n);
     json vms = json::array();
     for (const auto& vm : s.status.vms) vms.push_back({{"name", vm.name}, {"state", vm.state}});
+    json config = to_json(s.config);
+    if (const auto& argv = s.config.policy.custom_command; !privileged && argv.size() > 1) {
+        config["custom_command"] = json::array({argv.front()});
+        config["custom_command_hidden_arguments"] = argv.size() - 1;
+    }
     return {
         {"path", s.status.name},
         {"kind", s.status.kind},
@@ -82,7 +87,7 @@ json explain_json(const PathSnapshot& s) {
           {"step", s.escalation_step},
           {"next_step_in_usec", usec_or_null(in(s.next_step_at))},
           {"fence_by_usec", s.status.fence_by_usec}}},
-        {"config", to_json(s.config)},
+        {"config", config},
     };
 }
 

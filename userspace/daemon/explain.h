@@ -14,6 +14,8 @@ namespace iohealth {
 // publishes), through the offset between the two clocks now; 0 for times before the epoch.
 std::uint64_t realtime_usec(TimePoint monotonic);
 
-nlohmann::json explain_json(const PathSnapshot& s);
+// `privileged`: custom_command whole; otherwise only its executable, with
+// "custom_command_hidden_arguments" counting what was left out (a token in it stays secret).
+nlohmann::json explain_json(const PathSnapshot& s, bool privileged);
 
 }  // namespace iohealth
