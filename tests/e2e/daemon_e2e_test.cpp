@@ -129,6 +129,7 @@ class DaemonE2eTest : public ::testing::Test {
                 ADD_FAILURE() << "heal during teardown: " << e.what();
             }
         }
+        killed_.clear();  // reaped once the storage answers their hung reads
         if (daemon_) {
             const auto status = daemon_->stop();
             EXPECT_TRUE(status && WIFEXITED(*status) && WEXITSTATUS(*status) == 0)
@@ -152,19 +153,38 @@ class DaemonE2eTest : public ::testing::Test {
                               << "[policy]\n"
                               << setup.policy << "\n[path test]\ndevice = " << fs_->device() << "\n"
                               << setup.extra_sections;
-        std::vector<std::string> args = {"--config", config, "--mode", "dry-run", "--no-bus",
-                                         "--event-log", events_->path(), "--sysrq-trigger", sysrq_,
-                                         // A backstop: an orphan never outlives the suite.
-                                         "--duration", "300"};
-        if (setup.no_bpf) args.push_back("--no-bpf");
-        daemon_ = std::make_unique<DaemonProcess>(IOHEALTHD, args, output_);
-        ASSERT_TRUE(testing::wait_for_text(output_, "Path 'test'", monotonic_seconds() + 15))
-            << "iohealthd did not resolve the loop device:\n"
-            << testing::read_text(output_);
+        args_ = {"--config", config, "--mode", "dry-run", "--no-bus", "--event-log",
+                 events_->path(), "--sysrq-trigger", sysrq_, "--runtime-dir", dir_->path() + "/run",
+                 "--state-dir", dir_->path() + "/state",
+                 // A backstop: an orphan never outlives the suite.
+                 "--duration", "300"};
+        if (setup.no_bpf) args_.push_back("--no-bpf");
+        launch();
         const auto served = fs_->served();
         ASSERT_TRUE(eventually([&] { return fs_->served() >= served + 2; }, 10))
             << "no heartbeat reached faultfs";
     }
+
+    // The daemon with the arguments of start(), its output to a file of its own.
+    void launch() {
+        const std::string out =
+            output_ + (outputs_.empty() ? "" : "." + std::to_string(outputs_.size()));
+        outputs_.push_back(out);
+        daemon_ = std::make_unique<DaemonProcess>(IOHEALTHD, args_, out);
+        ASSERT_TRUE(testing::wait_for_text(out, "Path 'test'", monotonic_seconds() + 15))
+            << "iohealthd did not resolve the loop device:\n"
+            << testing::read_text(out);
+    }
+
+    // SIGKILL and an immediate new start on the same state and runtime directories (a crash,
+    // a watchdog kill). The killed process is reaped at teardown: its heartbeat may be stuck
+    // in a hung read, which even SIGKILL waits for.
+    void restart() {
+        ::kill(daemon_->pid(), SIGKILL);
+        killed_.push_back(std::move(daemon_));
+        launch();
+    }
+    const std::string& last_output() const { return outputs_.back(); }
 
     void start_load(int threads = 1) {
         load_ = std::make_unique<DirectIoLoad>(fs_->device(),
@@ -241,7 +261,9 @@ class DaemonE2eTest : public ::testing::Test {
         for (const auto& e : events_->read())
             std::printf("  %+8.3f  %s\n", t0_ > 0 ? e.at - t0_ : 0.0, e.line.c_str());
         if (HasFailure())
-            std::printf("--- iohealthd output ---\n%s\n", testing::read_text(output_).c_str());
+            for (const auto& out : outputs_)
+                std::printf("--- iohealthd output (%s) ---\n%s\n", out.c_str(),
+                            testing::read_text(out).c_str());
         std::fflush(stdout);
     }
 
@@ -251,6 +273,8 @@ class DaemonE2eTest : public ::testing::Test {
     std::unique_ptr<FaultFsFixture> fs_;
     std::unique_ptr<DirectIoLoad> load_;
     std::unique_ptr<DaemonProcess> daemon_;
+    std::vector<std::unique_ptr<DaemonProcess>> killed_;
+    std::vector<std::string> args_, outputs_;
     double t0_ = 0;
 };
 
@@ -607,6 +631,111 @@ TEST_F(DaemonE2eTest, MissingDeviceIsReportedAndTheOtherPathIsStillWatched) {
     std::size_t count = 0;
     for (auto at = out.find(error); at != std::string::npos; at = out.find(error, at + 1)) ++count;
     EXPECT_EQ(count, 1u) << out;
+}
+
+// --- 9. restarts during a hang (issue 13): the deadline is the hang's, not the process's ---
+
+// dead_after 10 s (io_timeout 4s: warn_after 8 s, stall_after 2 s), ladder as the short policy.
+constexpr const char* kRestartPolicy =
+    "io_timeout = 4s\n"
+    "graceful_deadline = 3s\n"
+    "ladder = log-only, restart-agent, graceful-reboot, reboot\n";
+constexpr double kRestartDeadAfter = 10.0;
+constexpr double kRestartStepHold = 4.0;
+
+class RestartE2eTest : public DaemonE2eTest {
+  protected:
+    // Hangs the storage under load, restarts the daemon at each of `restarts_at` (seconds
+    // into the hang), and checks DEAD at dead_after after the last completion, one tick late
+    // at most. Returns the DEAD event.
+    std::optional<LoggedEvent> hang_with_restarts(const std::vector<double>& restarts_at) {
+        start(Scenario().with_policy(kRestartPolicy));
+        start_load();
+        const double hang_at = fault("hang");
+        for (double at : restarts_at) {
+            std::this_thread::sleep_for(
+                std::chrono::duration<double>(hang_at + at - monotonic_seconds()));
+            restart();
+            EXPECT_TRUE(testing::wait_for_text(last_output(), "resuming its no-progress episode",
+                                               monotonic_seconds() + 5))
+                << "the restarted daemon did not resume the episode";
+        }
+        const double last = load_->last_success();
+        const auto dead =
+            events_->wait_for(verdict_is("DEAD", hang_at), hang_at + kRestartDeadAfter + 5);
+        EXPECT_TRUE(dead) << "no DEAD within dead_after + 5 s of the hang";
+        if (!dead) return dead;
+        EXPECT_GE(dead->at - hang_at, kRestartDeadAfter - kRounding) << "DEAD before the deadline";
+        EXPECT_LE(dead->at - last, kRestartDeadAfter + kTick + kSlack)
+            << "DEAD " << dead->at - last << " s after the last completion";
+        std::printf(
+            "measured: DEAD %.3f s after the hang began (%.3f s after the last completion), "
+            "%zu restart(s)\n",
+            dead->at - hang_at, dead->at - last, restarts_at.size());
+        return dead;
+    }
+};
+
+TEST_F(RestartE2eTest, RestartDuringAHangKeepsTheDeadline) {
+    const auto dead = hang_with_restarts({6.0});
+    ASSERT_TRUE(dead);
+    // The ladder starts once, from the restarted process.
+    ASSERT_TRUE(events_->wait_for(type_is("step-started", dead->at), dead->at + 1));
+    EXPECT_EQ(of_type("escalation-started").size(), 1u);
+}
+
+TEST_F(RestartE2eTest, TwoRestartsDuringAHangKeepTheDeadline) {
+    ASSERT_TRUE(hang_with_restarts({3.0, 7.0}));
+}
+
+// A restart during the ladder resumes it: no step runs twice.
+TEST_F(RestartE2eTest, RestartDuringTheLadderResumesIt) {
+    const auto dead = hang_with_restarts({});
+    ASSERT_TRUE(dead);
+    const auto second =
+        events_->wait_for(type_is("step-started", dead->at + 1), dead->at + kRestartStepHold + 1);
+    ASSERT_TRUE(second) << "no second step";
+    restart();
+    const auto third = events_->wait_for(
+        [&](const LoggedEvent& e) {
+            return e.type == "step-started" && e.message.find("step 3 ") != std::string::npos;
+        },
+        second->at + kRestartStepHold + 2);
+    ASSERT_TRUE(third) << "the ladder did not go on after the restart";
+    EXPECT_GE(third->at - second->at, kRestartStepHold - kRounding);
+    EXPECT_LE(third->at - second->at, kRestartStepHold + kTick + kSlack);
+    std::vector<std::string> started;
+    for (const auto& e : of_type("step-started")) started.push_back(e.message.substr(0, 22));
+    EXPECT_EQ(
+        std::count_if(started.begin(), started.end(),
+                      [](const std::string& m) { return m.find("step 1 ") != std::string::npos; }),
+        1)
+        << joined(started);
+    const auto resumed = of_type("escalation-started");
+    ASSERT_EQ(resumed.size(), 2u);
+    EXPECT_NE(resumed[1].message.find("resumed after step 2"), std::string::npos)
+        << resumed[1].line;
+    std::printf("measured: step 3 %.3f s after step 2 across the restart\n",
+                third->at - second->at);
+}
+
+// Recovered before the restart: the new process starts clean, nothing stale.
+TEST_F(RestartE2eTest, RestartAfterRecoveryHasNoStaleDead) {
+    const auto dead = hang_with_restarts({});
+    ASSERT_TRUE(dead);
+    fault("release");
+    const auto healthy = events_->wait_for(verdict_is("HEALTHY", dead->at), dead->at + 10);
+    ASSERT_TRUE(healthy) << "not HEALTHY after the release";
+    const double restarted = monotonic_seconds();
+    restart();
+    // Watched past a whole dead_after: nothing from the old episode comes back.
+    const auto bad = events_->wait_for(
+        [&](const LoggedEvent& e) {
+            return e.at > restarted && (e.verdict() == "STALLED" || e.verdict() == "DEAD" ||
+                                        e.type == "escalation-started" || e.type == "step-started");
+        },
+        restarted + kRestartDeadAfter + 2);
+    EXPECT_FALSE(bad) << bad->line;
 }
 
 }  // namespace

@@ -9,6 +9,7 @@ set(allowed_journal "core;journal")
 set(allowed_record "core;record")
 set(allowed_actuators "core;os;actuators")
 set(allowed_cloudstack "core;cloudstack")
+set(allowed_state "core;state")
 set(allowed_sources/block "core;os;sources/block")
 set(allowed_sources/bpf "core;os;sources/block;sources/bpf")
 set(allowed_sources/drbd "core;os;sources/block;sources/drbd")
@@ -16,7 +17,7 @@ set(allowed_sources/nfs "core;os;sources/block;sources/bpf;sources/nfs")
 set(allowed_sources/libvirt "core;os;sources/block;sources/libvirt")
 set(allowed_dbus "core;dbus")
 set(allowed_ctl "core;config;dbus;ctl;iohealth")
-set(folders core config os journal record actuators cloudstack sources/block sources/bpf
+set(folders core config os journal record actuators cloudstack state sources/block sources/bpf
     sources/drbd sources/nfs sources/libvirt dbus ctl)
 
 set(violations "")

@@ -35,8 +35,10 @@ struct Heartbeat {
 
 // `not_before`: the last proof of life. A probe queued behind slow I/O that still completes
 // is waiting on contention, not on a dead path: its episode cannot start before that.
+// `carried`: an episode kept across a restart, the earliest the probe's episode can start.
 Heartbeat read_heartbeat(const HeartbeatEvidence& hb, const PathPolicy& policy, TimePoint now,
-                         TimePoint previous_tick, std::optional<TimePoint> not_before) {
+                         TimePoint previous_tick, std::optional<TimePoint> not_before,
+                         std::optional<TimePoint> carried) {
     Heartbeat h;
     h.present = hb.state != ProbeState::kAbsent;
     if (!h.present) return h;
@@ -47,6 +49,7 @@ Heartbeat read_heartbeat(const HeartbeatEvidence& hb, const PathPolicy& policy, 
     if (hb.last_failed && hb.failing_since && policy.errors == ErrorPolicy::kFence)
         episode = episode ? std::min(*episode, *hb.failing_since) : *hb.failing_since;
     if (!episode) return h;
+    if (carried && !h.progress) episode = std::min(*episode, *carried);
     TimePoint gap_start = hb.last_success ? *hb.last_success : *episode;
     if (hb.last_success) h.since_success = now - std::min(*hb.last_success, now);
     if (not_before) {
@@ -115,8 +118,8 @@ Classification classify(const ClassifierState& previous, const EvidenceWindow& w
 
     // --- proof of life: any of these ends every no-progress episode ---
     const bool kernel_progress = k.available && (k.succeeded() > 0 || (degrade && k.completed > 0));
-    const Heartbeat hb =
-        read_heartbeat(s.heartbeat, policy, now, previous_tick, st.last_proof_of_life);
+    const Heartbeat hb = read_heartbeat(s.heartbeat, policy, now, previous_tick,
+                                        st.last_proof_of_life, st.carried_since);
     a.proof_of_life = kernel_progress || hb.progress || a.resync_advancing;
     if (a.proof_of_life) st.last_proof_of_life = now;
 
@@ -134,9 +137,13 @@ Classification classify(const ClassifierState& previous, const EvidenceWindow& w
         st.kernel_last_demand = kernel_demand ? std::optional(now) : std::nullopt;
     } else if (kernel_demand) {
         // First sight of a stuck request: its exact age if the source knows it, else "now"
-        // (later than the truth, so a deadline is never reached early).
-        if (!st.kernel_stuck_since)
-            st.kernel_stuck_since = k.oldest_in_flight_age ? now - *k.oldest_in_flight_age : now;
+        // (later than the truth, so a deadline is never reached early), or the start of an
+        // episode kept across a restart.
+        if (!st.kernel_stuck_since) {
+            TimePoint seen = k.oldest_in_flight_age ? now - *k.oldest_in_flight_age : now;
+            if (st.carried_since) seen = std::min(seen, *st.carried_since);
+            st.kernel_stuck_since = seen;
+        }
         st.kernel_last_demand = now;
     } else if (st.kernel_last_demand && now - *st.kernel_last_demand > t.stall_after) {
         // Idle for longer than a stall: nothing is waiting, an old error is not a hang.
@@ -144,6 +151,14 @@ Classification classify(const ClassifierState& previous, const EvidenceWindow& w
         st.kernel_last_demand.reset();
     }
     if (st.kernel_stuck_since) a.kernel_stall = now - *st.kernel_stuck_since;
+    // A kept episode ends with the first proof of life, or when nothing waits for a stall's
+    // length (the heartbeat's next probe would be waiting by then).
+    if (st.carried_since) {
+        const bool idle = !kernel_demand && hb.stall == Duration{0};
+        st.carried_idle_ticks = idle ? st.carried_idle_ticks + 1 : 0;
+        if (a.proof_of_life || st.carried_idle_ticks > static_cast<int>(latency_window_ticks(t)))
+            st.carried_since.reset();
+    }
     std::erase_if(st.gaps, [&](const auto& g) { return now - g.first > horizon; });
 
     Heartbeat stuck_hb = hb;
@@ -289,6 +304,12 @@ Classification classify(const ClassifierState& previous, const EvidenceWindow& w
     out.state = std::move(st);
     out.assessment = std::move(a);
     return out;
+}
+
+ClassifierState carried_episode(TimePoint since) {
+    ClassifierState st;
+    st.carried_since = since;
+    return st;
 }
 
 std::size_t horizon_ticks(const Timings& t) {

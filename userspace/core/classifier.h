@@ -97,7 +97,15 @@ struct ClassifierState {
     Duration episode_worst{0};                // longest no-progress of the current stall
     bool warned = false;                      // fence-imminent emitted for this episode
     std::string held_for;  // DEAD was held in this episode for this lower layer's own deadline
+    // A no-progress episode that began before this process (kept across a restart): both
+    // witnesses count from here until the first proof of life, or until nothing waits.
+    std::optional<TimePoint> carried_since;
+    int carried_idle_ticks = 0;  // consecutive ticks with nothing waiting, while carried
 };
+
+// The state of a path whose no-progress episode began at `since`, before the daemon started
+// (a restart during a stall): the deadline stays where it was.
+ClassifierState carried_episode(TimePoint since);
 
 // A stall that ended after passing warn_after: it came close to a fence.
 struct NearMiss {

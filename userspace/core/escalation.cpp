@@ -1,5 +1,7 @@
 #include "core/escalation.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 namespace iohealth {
@@ -22,7 +24,26 @@ std::optional<TimePoint> EscalationEngine::next_step_at() const {
     return next_at_;
 }
 
+std::optional<LadderPosition> EscalationEngine::position() const {
+    if (!active_) return std::nullopt;
+    return LadderPosition{step_, next_at_};
+}
+
+void EscalationEngine::hold_reboots(std::string why) {
+    reboot_hold_ = std::move(why);
+}
+
+void EscalationEngine::release_reboots(TimePoint now) {
+    reboot_hold_.clear();
+    if (!active_ || first_held_ == 0) return;
+    step_ = first_held_ - 1;
+    next_at_ = now;
+    exhausted_ = false;
+    first_held_ = 0;
+}
+
 void EscalationEngine::stop() {
+    first_held_ = 0;
     active_ = false;
     latched_ = false;
     exhausted_ = false;
@@ -34,6 +55,7 @@ std::vector<EscalationEvent> EscalationEngine::on_assessment(const Assessment& a
                                                              TimePoint now) {
     std::vector<EscalationEvent> out;
     const int steps = static_cast<int>(policy_.ladder.size());
+    if (a.proof_of_life) resume_.reset();
     if (a.verdict != Verdict::kDead) {
         suppressed_ = false;
         if (!active_) return out;
@@ -62,11 +84,17 @@ std::vector<EscalationEvent> EscalationEngine::on_assessment(const Assessment& a
         return out;
     } else if (!active_) {
         active_ = true;
-        step_ = 0;
-        next_at_ = now;
-        out.push_back({EventType::kEscalationStarted, 0, Action::kLogOnly,
+        const LadderPosition from = resume_.value_or(LadderPosition{0, now});
+        step_ = std::clamp(from.step, 0, steps);
+        next_at_ = from.next_at;
+        resume_.reset();
+        out.push_back({EventType::kEscalationStarted, step_, Action::kLogOnly,
                        mode.mode == Mode::kDryRun,
-                       fmt::format("ladder: {}", ladder_text(policy_.ladder)), std::nullopt});
+                       step_ == 0 ? fmt::format("ladder: {}", ladder_text(policy_.ladder))
+                                  : fmt::format("ladder: {}; resumed after step {} (started "
+                                                "before the daemon restarted)",
+                                                ladder_text(policy_.ladder), step_),
+                       std::nullopt});
     }
     start_next_steps(a, mode, now, out);
     return out;
@@ -79,6 +107,14 @@ void EscalationEngine::start_next_steps(const Assessment& a, const EffectiveMode
     while (step_ < steps && now >= next_at_) {
         const LadderStep& ls = policy_.ladder[static_cast<std::size_t>(step_)];
         ++step_;
+        if (!reboot_hold_.empty() &&
+            (ls.action == Action::kGracefulReboot || ls.action == Action::kReboot)) {
+            if (first_held_ == 0) first_held_ = step_;
+            out.push_back({EventType::kFenceSuppressed, step_, ls.action, dry_run,
+                           fmt::format("held: {}", reboot_hold_), std::nullopt});
+            next_at_ = now;
+            continue;
+        }
         const auto last = last_run_.find(ls.action);
         if (ls.action != Action::kReboot && ls.action != Action::kLogOnly &&
             last != last_run_.end() && now - last->second < policy_.timings.repeat_interval) {

@@ -32,6 +32,13 @@ struct EscalationEvent {
     std::optional<ActionRequest> request;  // kStepStarted only
 };
 
+// Where a path's ladder stood: the last step started and when the next one is due.
+struct LadderPosition {
+    int step = 0;  // 1-based
+    TimePoint next_at;
+    bool operator==(const LadderPosition&) const = default;
+};
+
 class EscalationEngine {
   public:
     EscalationEngine(std::string path, const PathPolicy& policy);
@@ -44,6 +51,16 @@ class EscalationEngine {
     int current_step() const { return step_; }  // 1-based; 0 when idle
     // When the next step runs if the path stays DEAD.
     std::optional<TimePoint> next_step_at() const;
+    // The ladder under way, if any (what a restarted daemon resumes).
+    std::optional<LadderPosition> position() const;
+    // A ladder that was under way before the daemon restarted: when the path is DEAD it
+    // continues after `p.step` instead of starting over; forgotten at the first proof of life.
+    void resume(LadderPosition p) { resume_ = p; }
+    // Reboot steps are skipped (reported once each, at crit, with `why`) while held; the lower
+    // rungs run. Released, a ladder under way runs its skipped reboot steps at once.
+    void hold_reboots(std::string why);
+    void release_reboots(TimePoint now);
+    bool reboots_held() const { return !reboot_hold_.empty(); }
 
   private:
     void start_next_steps(const Assessment& a, const EffectiveMode& mode, TimePoint now,
@@ -58,6 +75,9 @@ class EscalationEngine {
     int step_ = 0;             // last started step, 1-based
     TimePoint next_at_;
     bool exhausted_ = false;  // kExhausted already said for this episode
+    std::optional<LadderPosition> resume_;
+    std::string reboot_hold_;  // why reboot steps are held; empty: they run
+    int first_held_ = 0;       // the first reboot step skipped in this ladder, 1-based
     struct Pending {
         int step;
         Action action;

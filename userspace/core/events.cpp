@@ -109,6 +109,9 @@ Event event_for(const std::string& path, const EscalationEvent& x, TimePoint at,
     int priority = 3;
     if (real_fence) priority = 2;
     if (x.kind == EventType::kEscalationAverted) priority = 5;
+    // A reboot held by the reboot guard: the path is dead and will stay unfenced.
+    if (x.kind == EventType::kFenceSuppressed && x.step > 0 && x.action != Action::kLogOnly)
+        priority = 2;
     std::string what = x.step > 0 ? fmt::format("step {} {}", x.step, to_string(x.action)) : "";
     std::string prefix = x.dry_run ? "dry-run: " : "";
     std::string message;
@@ -124,6 +127,11 @@ Event event_for(const std::string& path, const EscalationEvent& x, TimePoint at,
             break;
         case EventType::kStepRateLimited:
             message = fmt::format("{}{} skipped: {}", prefix, what, x.detail);
+            break;
+        case EventType::kFenceSuppressed:
+            message = x.step > 0 && x.action != Action::kLogOnly
+                          ? fmt::format("{}{} {}", prefix, what, x.detail)
+                          : fmt::format("{}{}: {}", prefix, to_string(x.kind), x.detail);
             break;
         default:
             message = fmt::format("{}{}: {}", prefix, to_string(x.kind), x.detail);

@@ -10,6 +10,7 @@ EffectiveMode ModeState::effective() const {
 ModeChange ModeState::set(Mode mode, std::string reason) {
     const EffectiveMode from = effective();
     base_ = mode;
+    source_ = ModeSource::kRuntime;
     maintenance_until_.reset();
     return {from, effective(), std::move(reason)};
 }
@@ -25,6 +26,10 @@ std::optional<ModeChange> ModeState::expire(TimePoint now) {
     const EffectiveMode from = effective();
     maintenance_until_.reset();
     return ModeChange{from, effective(), "maintenance ended, re-armed"};
+}
+
+std::string_view to_string(ModeSource s) {
+    return s == ModeSource::kConfig ? "config" : "runtime";
 }
 
 std::string mode_text(const EffectiveMode& m) {

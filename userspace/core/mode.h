@@ -3,10 +3,16 @@
 // mode it interrupted: an operator can never leave a host silently unarmed by forgetting it.
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "core/policy.h"
 
 namespace iohealth {
+
+// Where the base mode came from: the configuration (or --mode), or a runtime change (the bus,
+// `iohealthctl mode`), which is kept across restarts.
+enum class ModeSource { kConfig, kRuntime };
+std::string_view to_string(ModeSource s);
 
 struct EffectiveMode {
     Mode mode = Mode::kDryRun;  // what the escalation engine obeys right now
@@ -26,12 +32,16 @@ struct ModeChange {
 
 class ModeState {
   public:
-    explicit ModeState(Mode base = Mode::kDryRun) : base_(base) {}
+    explicit ModeState(Mode base = Mode::kDryRun, ModeSource source = ModeSource::kConfig,
+                       std::optional<TimePoint> maintenance_until = std::nullopt)
+        : base_(base), source_(source), maintenance_until_(maintenance_until) {}
 
     EffectiveMode effective() const;
     Mode base() const { return base_; }
+    ModeSource source() const { return source_; }
+    bool operator==(const ModeState&) const = default;
 
-    // Leaves maintenance, if any.
+    // A runtime change; leaves maintenance, if any.
     ModeChange set(Mode mode, std::string reason);
     ModeChange enter_maintenance(TimePoint now, Duration length, std::string reason);
     // Called every tick: ends maintenance whose time is up.
@@ -39,6 +49,7 @@ class ModeState {
 
   private:
     Mode base_;
+    ModeSource source_;
     std::optional<TimePoint> maintenance_until_;
 };
 

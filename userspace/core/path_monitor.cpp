@@ -36,4 +36,15 @@ TickOutput PathMonitor::on_result(const ActionResult& result, TimePoint now) {
     return out;
 }
 
+void PathMonitor::carry_episode(TimePoint since, std::optional<LadderPosition> ladder) {
+    state_ = carried_episode(since);
+    if (ladder) escalation_.resume(*ladder);
+}
+
+std::optional<TimePoint> PathMonitor::episode_since() const {
+    const Duration waited = std::max(assessment_.kernel_stall, assessment_.heartbeat_gap);
+    if (waited <= Duration{0}) return std::nullopt;
+    return assessment_.at - waited;
+}
+
 }  // namespace iohealth

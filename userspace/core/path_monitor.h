@@ -30,6 +30,15 @@ class PathMonitor {
 
     TickOutput tick(Sample sample, const EffectiveMode& mode);
     TickOutput on_result(const ActionResult& result, TimePoint now);
+    // A no-progress episode that began at `since` before this process started, and the ladder
+    // it had reached, if any: deadlines stay where they were (kept across a restart). Before
+    // the first tick only.
+    void carry_episode(TimePoint since, std::optional<LadderPosition> ladder);
+    // The reboot guard on this path's ladder (EscalationEngine::hold_reboots).
+    void hold_reboots(std::string why) { escalation_.hold_reboots(std::move(why)); }
+    void release_reboots(TimePoint now) { escalation_.release_reboots(now); }
+    // When the current no-progress episode began, if one is under way.
+    std::optional<TimePoint> episode_since() const;
 
     const PathConfig& config() const { return config_; }
     const Assessment& assessment() const { return assessment_; }

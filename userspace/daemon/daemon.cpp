@@ -47,6 +47,7 @@ class Daemon {
     std::size_t set_paths(const DaemonConfig& config);
     void track_vms(std::map<std::string, Sample>& samples);
     void publish(TimePoint now);
+    GuestsByPath guests_by_path() const;
 
     DaemonConfig config_;
     const DaemonOptions& options_;
@@ -67,6 +68,8 @@ class Daemon {
     std::unique_ptr<Executor> executor_;
     std::unique_ptr<Engine> engine_;
     std::unique_ptr<CommandHandler> commands_;
+    std::unique_ptr<KeptState> kept_;
+    bool libvirt_connected_ = false;  // this tick's snapshot
 };
 
 std::size_t Daemon::set_paths(const DaemonConfig& config) {
@@ -171,15 +174,21 @@ int Daemon::run() {
     // The watchdog fires a tick after the deadline: the daemon's own next step, if it still
     // runs, goes first and records why.
     graceful.watchdog_margin = config_.tick;
-    executor_ = make_executor(sysrq_path, graceful, sink_, clock_);
+    kept_ = std::make_unique<KeptState>(options_.dirs, clock_, state::UnknownGuests::kHold);
+    executor_ =
+        kept_->recording(make_executor(sysrq_path, graceful, sink_, clock_), watched_->paths());
     engine_ = std::make_unique<Engine>(paths, mode, sink_, *executor_, recorder_.get());
+    engine_->restore_mode(kept_->restore_mode(mode, clock_.now()));
+    kept_->read_episodes();
+    kept_->read_last_fence(*engine_, watched_->paths(), clock_.now());
     commands_ = std::make_unique<CommandHandler>(
         config_, *engine_, sink_, *executor_, *control_, recorder_ != nullptr,
         [this](const DaemonConfig& config) { return set_paths(config); });
 
     const TimePoint start = clock_.now();
-    spdlog::info("iohealthd monitoring {} path(s), mode {}, tick {}{}", paths.size(),
-                 to_string(mode), format_duration(config_.tick),
+    spdlog::info("iohealthd monitoring {} path(s), mode {} ({}), tick {}{}", paths.size(),
+                 mode_text(engine_->mode().effective()), to_string(engine_->mode().source()),
+                 format_duration(config_.tick),
                  bus_ ? fmt::format(", on the bus as {}", kBusName) : ", no bus API");
     if (mode == Mode::kDryRun)
         spdlog::info("Dry-run: fence actions are described in the log, never executed");
@@ -214,7 +223,10 @@ int Daemon::run() {
         // --- commands from the bus (and results of RequestFence) ---
         auto commands = control_->take();
         for (auto& c : commands) commands_->handle(c, clock_.now());
-        if (!commands.empty()) publish(clock_.now());
+        if (!commands.empty()) {
+            kept_->save_mode(engine_->mode(), mode);
+            publish(clock_.now());
+        }
 
         // --- tick ---
         // The tick is stamped with its scheduled time, not the wake-up time: deadlines then
@@ -227,7 +239,10 @@ int Daemon::run() {
         if (next_tick <= woke) next_tick = woke + config_.tick;  // fell behind: do not burst
         std::map<std::string, Sample> samples = watched_->sample(now, *kernel_);
         track_vms(samples);
+        kept_->before_tick(*engine_, watched_->paths(), now);
         engine_->tick(now, samples);
+        kept_->after_tick(*engine_, watched_->paths(), guests_by_path(), now);
+        kept_->save_mode(engine_->mode(), mode);
         publish(now);
         sd_notify(0, "WATCHDOG=1");
         if (options_.run_for && now - start >= *options_.run_for) break;
@@ -251,6 +266,7 @@ void Daemon::track_vms(std::map<std::string, Sample>& samples) {
     for (const auto& w : watched_->paths()) paths.push_back({&w.config, w.dev});
     std::map<std::string, std::vector<VmOnPath>> lists;
     VmSnapshot snapshot = libvirt_->snapshot(vm_tracker_.seen());
+    libvirt_connected_ = snapshot.connected;
     path_vms_.clear();
     for (auto& [name, vms] : vm_tracker_.collect(snapshot, paths)) {
         if (const auto it = samples.find(name); it != samples.end())
@@ -259,6 +275,13 @@ void Daemon::track_vms(std::map<std::string, Sample>& samples) {
         lists[name] = std::move(vms.vms);
     }
     sink_.set_vms(std::move(snapshot), std::move(lists));
+}
+
+GuestsByPath Daemon::guests_by_path() const {
+    if (!libvirt_ || !libvirt_connected_) return std::nullopt;
+    std::map<std::string, std::size_t> guests;
+    for (const auto& [name, vms] : path_vms_) guests[name] = vms.size();
+    return guests;
 }
 
 void Daemon::publish(TimePoint now) {

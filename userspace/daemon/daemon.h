@@ -6,6 +6,7 @@
 #include <string>
 
 #include "config/config.h"
+#include "daemon/kept_state.h"
 
 namespace iohealth {
 
@@ -21,6 +22,7 @@ struct DaemonOptions {
     std::string bus_address;          // --bus-address: the "system bus" (tests, private buses)
     std::string config_path;          // what Reload and SIGHUP read again
     bool config_explicit = false;     // -c given: a missing file is an error, not the defaults
+    StateDirs dirs = default_state_dirs();  // --runtime-dir, --state-dir
 };
 
 // The configuration file, or the built-in defaults (dry-run, this machine's disks) when no

@@ -13,9 +13,31 @@ Engine::Engine(const std::vector<PathConfig>& paths, Mode mode, EventSink& sink,
 }
 
 PathMonitor* Engine::find(const std::string& path) {
-    for (auto& m : monitors_)
+    return const_cast<PathMonitor*>(monitor(path));
+}
+
+const PathMonitor* Engine::monitor(const std::string& path) const {
+    for (const auto& m : monitors_)
         if (m->config().name == path) return m.get();
     return nullptr;
+}
+
+void Engine::carry_episode(const std::string& path, TimePoint since,
+                           std::optional<LadderPosition> ladder) {
+    if (PathMonitor* m = find(path)) m->carry_episode(since, ladder);
+}
+
+void Engine::hold_reboots(const std::string& path, const std::string& why) {
+    if (PathMonitor* m = find(path)) m->hold_reboots(why);
+}
+
+void Engine::release_reboots(const std::string& path, TimePoint now) {
+    if (PathMonitor* m = find(path)) m->release_reboots(now);
+}
+
+bool Engine::reboots_held(const std::string& path) const {
+    const PathMonitor* m = monitor(path);
+    return m && m->escalation().reboots_held();
 }
 
 void Engine::publish(TickOutput out) {

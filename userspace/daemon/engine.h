@@ -47,6 +47,17 @@ class Engine {
     void set_mode(Mode mode, const std::string& reason, TimePoint now);
     void maintenance(Duration length, const std::string& reason, TimePoint now);
 
+    // The mode kept across a restart (daemon/kept_state.h), before the first tick.
+    void restore_mode(const ModeState& mode) { mode_ = mode; }
+    // A path's episode kept across a restart (PathMonitor::carry_episode).
+    void carry_episode(const std::string& path, TimePoint since,
+                       std::optional<LadderPosition> ladder);
+    // The reboot guard (state/reboot_guard.h) on one path's ladder.
+    void hold_reboots(const std::string& path, const std::string& why);
+    void release_reboots(const std::string& path, TimePoint now);
+    bool reboots_held(const std::string& path) const;
+    const PathMonitor* monitor(const std::string& path) const;
+
     const ModeState& mode() const { return mode_; }
     const std::vector<std::unique_ptr<PathMonitor>>& monitors() const { return monitors_; }
 

@@ -47,6 +47,12 @@ int main(int argc, char** argv) {
     app.add_flag("--no-bus", opt.no_bus, "do not publish the D-Bus API (no iohealthctl)");
     app.add_option("--bus-address", opt.bus_address,
                    "use ADDR as the system bus for the API and the fence calls (tests)");
+    app.add_option("--runtime-dir", opt.dirs.runtime,
+                   "keep the no-progress episodes here (memory only; default $RUNTIME_DIRECTORY "
+                   "or /run/iohealth)");
+    app.add_option("--state-dir", opt.dirs.state,
+                   "keep the runtime mode and the last fence here (default $STATE_DIRECTORY or "
+                   "/var/lib/iohealth)");
     app.add_option("--log-level", log_level, "diagnostics level")
         ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
     CLI11_PARSE(app, argc, argv);
