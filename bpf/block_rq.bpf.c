@@ -8,8 +8,8 @@
 
 #include "block.bpf.h"
 
-/* Only devices userspace put in rq_dev_stats (the allow-list). false: every disk, up to
- * IOH_MAX_DEVS. */
+/* Only devices userspace put in rq_slot_dev (the allow-list). false: every disk, up to
+ * IOH_MAX_DEVS, each taking a free slot on first sight. */
 const volatile bool filter_dev = true;
 /* Per-request mode: block_rq_issue keeps every request in rq_inflight so userspace can find
  * the oldest one exactly; costs a shared hash update and delete per I/O. */
@@ -23,8 +23,18 @@ const volatile bool targ_single_arg = true;
 /* block_rq_complete's error is blk_status_t since 6.0 and a negative errno before. */
 const volatile bool targ_error_is_errno = false;
 
+/* Slot -> device (IOH_MKDEV of the whole disk), placed by userspace: bpf/iohealth.h
+ * ioh_dev_slot. */
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, IOH_MAX_DEVS);
+	__type(key, __u32);
+	__type(value, __u32);
+} rq_slot_dev SEC(".maps");
+
+/* By slot. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, IOH_MAX_DEVS);
 	__type(key, __u32);
 	__type(value, struct ioh_dev_stats);
@@ -44,9 +54,9 @@ struct {
 	__type(value, __u64);
 } rq_diag SEC(".maps");
 
-/* Same keys as rq_dev_stats. */
+/* By slot, as rq_dev_stats. */
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, IOH_MAX_DEVS);
 	__type(key, __u32);
 	__type(value, struct ioh_age_ring);
@@ -55,8 +65,6 @@ struct {
 /* Requests that started before this (CLOCK_MONOTONIC ns) stay out of the ring: their issue may
  * have come before the programs were attached. Userspace sets it once both are. */
 __u64 age_since_ns = ~0ULL;
-
-static const struct ioh_age_ring ioh_zero_ages;
 
 /* errno from blk_status_to_errno() back to a blk_status_t, for kernels before 6.0. */
 static __always_inline __u8 rq_status(long error)
@@ -94,6 +102,31 @@ static __always_inline __u32 rq_dev(struct request *rq)
 	return IOH_MKDEV(disk->major, disk->first_minor);
 }
 
+/* The slot of a tracked disk, or -1. Unfiltered, a disk seen first takes the first free slot
+ * of its sequence: without an atomic (BPF v1), so two disks first seen at the same instant on
+ * two CPUs may share that I/O; the test-only mode accepts it. */
+static __always_inline int rq_slot(__u32 dev)
+{
+	for (__u32 p = 0; p < IOH_DEV_PROBES; p++) {
+		__u32 k = ioh_dev_slot(dev, p);
+		__u32 *d = bpf_map_lookup_elem(&rq_slot_dev, &k);
+
+		if (!d)
+			return -1;
+		if (*d == dev)
+			return k;
+		if (*d == 0) {
+			if (filter_dev)
+				return -1;
+			*d = dev;
+			return k;
+		}
+	}
+	if (!filter_dev)
+		ioh_diag_inc(&rq_diag, IOH_DIAG_DEV_UPDATE_FAIL);
+	return -1;
+}
+
 /* The ring slot of a request, or -1 when it is not in the ring: no start time (queue/iostats=0),
  * started before attach, or no data (a flush sequence's final completion and an empty
  * preflush carry no bytes; zone and driver commands neither: counted on neither side). */
@@ -107,18 +140,8 @@ static __always_inline int rq_age_index(struct request *rq, __u64 start, __u32 b
 	       (int)((start >> IOH_AGE_SHIFT) & (IOH_AGE_SLOTS - 1));
 }
 
-static __always_inline struct ioh_age_ring *rq_ages(__u32 dev)
-{
-	struct ioh_age_ring *a = bpf_map_lookup_elem(&rq_age, &dev);
-
-	if (a || filter_dev)
-		return a;
-	bpf_map_update_elem(&rq_age, &dev, &ioh_zero_ages, BPF_NOEXIST);
-	return bpf_map_lookup_elem(&rq_age, &dev);
-}
-
 /* A request of the ring that is done (completed, or requeued: it is issued again). */
-static __always_inline void rq_age_done(struct request *rq, __u32 dev, __u32 bytes, __u64 now)
+static __always_inline void rq_age_done(struct request *rq, __u32 slot, __u32 bytes, __u64 now)
 {
 	__u64 start = rq->start_time_ns;
 	struct ioh_age_ring *a;
@@ -127,11 +150,11 @@ static __always_inline void rq_age_done(struct request *rq, __u32 dev, __u32 byt
 
 	if (i < 0)
 		return;
-	a = rq_ages(dev);
+	a = bpf_map_lookup_elem(&rq_age, &slot);
 	if (!a)
 		return;
 	op = i >= IOH_AGE_SLOTS;
-	if ((now >> IOH_AGE_SHIFT) - (start >> IOH_AGE_SHIFT) >= IOH_AGE_SLOTS - 1) {
+	if ((now >> IOH_AGE_SHIFT) - (start >> IOH_AGE_SHIFT) >= IOH_AGE_LATE) {
 		barrier_var(op);
 		if (op < IOH_AGE_OPS)
 			a->finished_late[op] += 1;
@@ -151,14 +174,18 @@ int handle_rq_issue(__u64 *ctx)
 	struct ioh_dev_stats *s;
 	__u64 key = (__u64)rq;
 	__u32 dev = rq_dev(rq);
+	int slot;
 
 	if (!dev)
+		return 0;
+	slot = rq_slot(dev);
+	if (slot < 0)
 		return 0;
 	if (targ_age_ring) {
 		struct ioh_age_ring *a;
 		int i = rq_age_index(rq, rq->start_time_ns, rq->__data_len);
 
-		if (i >= 0 && (a = rq_ages(dev))) {
+		if (i >= 0 && (a = bpf_map_lookup_elem(&rq_age, &slot))) {
 			/* Unsigned, checked right before the access: Debian 12's 6.1 verifier
 			 * refuses a signed index whose lower bound clang dropped ("unbounded min
 			 * value"). */
@@ -171,7 +198,7 @@ int handle_rq_issue(__u64 *ctx)
 	}
 	if (!targ_per_request)
 		return 0;
-	s = ioh_dev_stats(&rq_dev_stats, &rq_diag, dev, filter_dev);
+	s = bpf_map_lookup_elem(&rq_dev_stats, &slot);
 	if (!s)
 		return 0;
 	s->issued += 1;
@@ -194,9 +221,13 @@ int handle_rq_requeue(__u64 *ctx)
 {
 	struct request *rq = targ_single_arg ? (void *)ctx[0] : (void *)ctx[1];
 	__u32 dev = rq_dev(rq);
+	int slot;
 
-	if (dev && rq->state != MQ_RQ_IDLE)
-		rq_age_done(rq, dev, rq->__data_len, bpf_ktime_get_ns());
+	if (!dev || rq->state == MQ_RQ_IDLE)
+		return 0;
+	slot = rq_slot(dev);
+	if (slot >= 0)
+		rq_age_done(rq, slot, rq->__data_len, bpf_ktime_get_ns());
 	return 0;
 }
 
@@ -207,10 +238,14 @@ int BPF_PROG(handle_rq_complete, struct request *rq, long error, unsigned int nr
 	__u64 start, now;
 	__u8 status;
 	__u32 dev = rq_dev(rq);
+	int slot;
 
 	if (!dev)
 		return 0;
-	s = ioh_dev_stats(&rq_dev_stats, &rq_diag, dev, filter_dev);
+	slot = rq_slot(dev);
+	if (slot < 0)
+		return 0;
+	s = bpf_map_lookup_elem(&rq_dev_stats, &slot);
 	if (!s)
 		return 0;
 	/* blk_update_request() may complete a request in parts; __data_len is what is still
@@ -234,7 +269,7 @@ int BPF_PROG(handle_rq_complete, struct request *rq, long error, unsigned int nr
 	ioh_record_completion(s, ioh_op(rq->cmd_flags), now - start, start != 0 && now > start,
 			      now, status != 0, ioh_err_kind(status), nr_bytes);
 	if (targ_age_ring)
-		rq_age_done(rq, dev, nr_bytes, now);
+		rq_age_done(rq, slot, nr_bytes, now);
 	return 0;
 }
 

@@ -8,8 +8,27 @@
  * about 36 min, so a request that hung for minutes still lands in its own slot. */
 #define IOH_HIST_SLOTS 32
 
-/* Devices tracked per family (the allow-list is the set of keys of the stats map). */
+/* Devices tracked per family (the allow-list: the keys of the bio stats map, the devices in
+ * rq_slot_dev). */
 #define IOH_MAX_DEVS 256
+
+/* Request-based disks live in slots of arrays (rq_slot_dev, and by the same index their
+ * counters and age ring): an array lookup is a bounds check and an offset, where a hash lookup
+ * cost 50-60 ns, twice per I/O (measured with tests/bench/probe_overhead.sh). A device's slot
+ * is the first free one of its probe sequence: IOH_DEV_PROBES slots from ioh_dev_slot(dev)
+ * on. In rq_slot_dev, 0 is a free slot that ends every sequence through it, IOH_DEV_GONE a
+ * slot freed since, which does not. */
+#define IOH_DEV_SLOT_BITS 8 /* 1 << IOH_DEV_SLOT_BITS == IOH_MAX_DEVS */
+#define IOH_DEV_PROBES 8
+#define IOH_DEV_GONE 0xffffffffu
+
+/* Fibonacci hashing: device numbers differ in their low bits (minors) and in their high ones
+ * (majors); the multiply spreads both over the top bits. */
+static inline __u32 ioh_dev_slot(__u32 dev, __u32 probe)
+{
+	return (((__u32)(dev * 2654435761u) >> (32 - IOH_DEV_SLOT_BITS)) + probe) &
+	       (IOH_MAX_DEVS - 1);
+}
 
 /* In-flight tables: preallocated HASH, never LRU (LRU would evict the oldest entries, which
  * are the stuck ones). About 2x the sum of queue depths of the tracked devices. */
@@ -55,13 +74,15 @@ struct ioh_inflight {
 
 /* Request-based disks, by default: what is still outstanding, by when it started, so that a
  * request that never completes is found without a per-request map (which costs a shared hash
- * update and delete per I/O). A slot holds 2^IOH_AGE_SHIFT ns (2.1 s) of rq->start_time_ns;
- * IOH_AGE_SLOTS slots make a ring of 34 s. started - finished of a slot is what is outstanding
- * from that span. Once a slot is IOH_AGE_SLOTS - 1 old (next to be reused), completions of its
- * requests count in finished_late instead, and userspace carries what the slot still held.
- * Per CPU and only growing, like struct ioh_dev_stats. */
-#define IOH_AGE_SHIFT 31
-#define IOH_AGE_SLOTS 16
+ * update and delete per I/O). A slot holds 2^IOH_AGE_SHIFT ns (1.07 s) of rq->start_time_ns,
+ * so an age is known to within 1.07 s; IOH_AGE_SLOTS slots make a ring of 34 s. started -
+ * finished of a slot is what is outstanding from that span. Once a slot is IOH_AGE_LATE old,
+ * completions of its requests count in finished_late instead, and userspace carries what the
+ * slot still held: it has the rest of the ring (17 s, more than the longest tick) to read it
+ * before the slot is reused. Per CPU and only growing, like struct ioh_dev_stats. */
+#define IOH_AGE_SHIFT 30
+#define IOH_AGE_SLOTS 32
+#define IOH_AGE_LATE 16
 #define IOH_AGE_OPS 2 /* 0: reads, 1: writes and the other ops (flush, discard) */
 
 struct ioh_age_ring {

@@ -501,6 +501,36 @@ TEST_F(IoHealthCtlTest, ASecondDaemonCannotTakeTheNameAndExits) {
     EXPECT_EQ(ctl_json("list").size(), 1u);  // the first one serves on
 }
 
+// Issue 15, defect 11: an unknown verb was not named ("A subcommand is required"), `--for ""`
+// was taken as the default hour, and an empty --bus-address gave a parser-internal message.
+TEST(IoHealthCtlUsage, MessagesNameTheMistakeAndExitTwo) {
+    const std::string ctl = IOHEALTHCTL;
+    const auto verb = run_status(ctl + " frobnicate");
+    EXPECT_EQ(verb.status, 2);
+    EXPECT_TRUE(verb.err.starts_with("iohealthctl: unknown verb 'frobnicate' (verbs: status, "))
+        << verb.err;
+    const auto none = run_status(ctl);
+    EXPECT_EQ(none.status, 2);
+    EXPECT_TRUE(none.err.starts_with("iohealthctl: a verb is required (status, ")) << none.err;
+    const auto extra = run_status(ctl + " status extra");
+    EXPECT_EQ(extra.status, 2);
+    EXPECT_TRUE(extra.err.starts_with("iohealthctl: unexpected argument 'extra' after 'status'"))
+        << extra.err;
+    // Usage is checked before any bus is tried (this address does not exist).
+    const auto length = run_status(ctl +
+                                   " --bus-address unix:path=/nonexistent mode maintenance "
+                                   "--for '' --reason x");
+    EXPECT_EQ(length.status, 2);
+    EXPECT_TRUE(contains(length.err, "--for: must not be empty")) << length.err;
+    for (const std::string empty : {" --bus-address '' status", " --bus-address= status"}) {
+        const auto bus = run_status(ctl + empty);
+        EXPECT_EQ(bus.status, 2) << empty;
+        EXPECT_TRUE(bus.err.starts_with(
+            "--bus-address: must not be empty: omit --bus-address for the system bus"))
+            << empty << ": " << bus.err;
+    }
+}
+
 TEST(IoHealthCtlNoDaemon, SaysPlainlyThatIohealthdIsNotRunning) {
     testing::PrivateBus bus;  // nobody owns org.iohealth.IoHealth1 here
     ASSERT_TRUE(bus.ok());

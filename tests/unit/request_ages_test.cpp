@@ -1,7 +1,7 @@
 // The age ring read back into the oldest outstanding request (sources/request_ages.h). The
 // kernel side is played by a model of bpf/block_rq.bpf.c's counting: issue into the slot of
-// the start time, completion into the same slot, or into finished_late once the slot is next
-// to be reused.
+// the start time, completion into the same slot, or into finished_late once the slot is
+// frozen (half a ring old).
 #include <gtest/gtest.h>
 
 #include "sources/bpf/request_ages.h"
@@ -12,12 +12,13 @@ namespace {
 constexpr std::uint64_t kSecond = 1'000'000'000ULL;
 constexpr int kShift = AgeRingReading::kShift;
 constexpr int kSlots = AgeRingReading::kSlots;
+constexpr std::uint64_t kLate = AgeRingReading::kLate;
 
 struct KernelRing {
     AgeRingReading r;
     void issue(std::uint64_t start, int op) { ++r.started[op][(start >> kShift) % kSlots]; }
     void complete(std::uint64_t start, std::uint64_t now, int op) {
-        if ((now >> kShift) - (start >> kShift) >= kSlots - 1)
+        if ((now >> kShift) - (start >> kShift) >= kLate)
             ++r.finished_late[op];
         else
             ++r.finished[op][(start >> kShift) % kSlots];
@@ -58,12 +59,39 @@ TEST(RequestAges, ALostRequestKeepsItsAgePastTheRingAndIsRetiredWhenItCompletes)
     steady_load(k, ages, t0, 120, &last);
     ASSERT_TRUE(last);
     EXPECT_EQ(last->direction, IoDirection::kWrite);
-    // A lower bound: the end of its 2.1 s span, never before the request really started.
+    // A lower bound: the end of its 1.07 s span, never before the request really started.
     EXPECT_GE(last->started_by_ns, lost);
     EXPECT_LT(last->started_by_ns - lost, 1ULL << kShift);
     // It completes (late): nothing is outstanding any more.
     const std::uint64_t now = t0 + 121 * kSecond;
     k.complete(lost, now, 1);
+    EXPECT_FALSE(ages.update(k.r, now));
+}
+
+// The longest tick (10 s) still reads every frozen slot before it is reused: a lost request
+// is carried, not folded into a younger span, and nothing else is left over.
+TEST(RequestAges, ReadOnlyEveryTenSecondsTheLostRequestKeepsItsAge) {
+    KernelRing k;
+    RequestAges ages;
+    const std::uint64_t t0 = 1000 * kSecond;
+    const std::uint64_t lost = t0 + 123;
+    k.issue(lost, /*op=*/0);
+    std::optional<OldestRequest> last;
+    for (int s = 0; s < 120; ++s) {
+        const std::uint64_t t = t0 + static_cast<std::uint64_t>(s) * kSecond;
+        for (int i = 0; i < 100; ++i) {
+            const std::uint64_t start = t + static_cast<std::uint64_t>(i) * 10'000'000ULL;
+            k.issue(start, 1);
+            k.complete(start, start + 5'000'000ULL, 1);
+        }
+        if (s % 10 == 9) last = ages.update(k.r, t + kSecond - 1);
+    }
+    ASSERT_TRUE(last);
+    EXPECT_EQ(last->direction, IoDirection::kRead);
+    EXPECT_GE(last->started_by_ns, lost);
+    EXPECT_LT(last->started_by_ns - lost, 1ULL << kShift);
+    const std::uint64_t now = t0 + 121 * kSecond;
+    k.complete(lost, now, 0);
     EXPECT_FALSE(ages.update(k.r, now));
 }
 

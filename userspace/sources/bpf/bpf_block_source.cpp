@@ -30,7 +30,7 @@ namespace {
 
 static_assert(static_cast<int>(BlockOp::kFlush) == IOH_OP_FLUSH);
 static_assert(IOH_AGE_SHIFT == AgeRingReading::kShift && IOH_AGE_SLOTS == AgeRingReading::kSlots &&
-                  IOH_AGE_OPS == AgeRingReading::kOps,
+                  IOH_AGE_LATE == AgeRingReading::kLate && IOH_AGE_OPS == AgeRingReading::kOps,
               "bpf/iohealth.h and sources/request_ages.h must share one age ring layout");
 
 // An in-flight entry older than this while the kernel reports nothing in flight on its
@@ -215,34 +215,38 @@ void BpfBlockSource::set_devices(const std::vector<dev_t>& devices) {
     }
 
     if (options_.filter_devices) {
-        const int rq_fd = bpf_map__fd(probes_->rq->maps.rq_dev_stats);
         const int bio_fd = probes_->bio ? bpf_map__fd(probes_->bio->maps.bio_dev_stats) : -1;
-        const int age_fd = bpf_map__fd(probes_->rq->maps.rq_age);
         for (const auto& [kdev, dev] : devices_) {
-            if (next.count(kdev) != 0) continue;
-            bpf_map_delete_elem(dev.bio_based ? bio_fd : rq_fd, &kdev);
-            if (!dev.bio_based) bpf_map_delete_elem(age_fd, &kdev);
+            if (next.count(kdev) != 0) {
+                next[kdev].slot = dev.slot;
+                continue;
+            }
+            if (dev.bio_based)
+                bpf_map_delete_elem(bio_fd, &kdev);
+            else if (dev.slot)
+                free_rq_slot(*dev.slot);
             ages_.erase(kdev);
             baseline_.erase(kdev);
             prev_kernel_in_flight_.erase(kdev);
         }
         const std::vector<ioh_dev_stats> zero(static_cast<std::size_t>(probes_->ncpus));
-        for (const auto& [kdev, dev] : next) {
+        for (auto& [kdev, dev] : next) {
             if (devices_.count(kdev) != 0) continue;
-            const int fd = dev.bio_based ? bio_fd : rq_fd;
-            if (bpf_map_update_elem(fd, &kdev, zero.data(), BPF_NOEXIST) != 0 && errno != EEXIST) {
+            std::string failure;
+            if (dev.bio_based) {
+                if (bpf_map_update_elem(bio_fd, &kdev, zero.data(), BPF_NOEXIST) != 0 &&
+                    errno != EEXIST)
+                    failure = errno_text(errno);
+            } else {
+                dev.slot = take_rq_slot(kdev, failure);
+            }
+            if (!failure.empty()) {
                 spdlog::warn("Failed to add block device {}:{} to the BPF allow-list: {}, ignoring",
-                             major(dev.disk), minor(dev.disk), errno_text(errno));
+                             major(dev.disk), minor(dev.disk), failure);
                 continue;
             }
             baseline_[kdev] = Totals{};
             prev_kernel_in_flight_[kdev] = kernel_in_flight(dev.disk).value_or(0);
-            const std::vector<ioh_age_ring> no_ages(static_cast<std::size_t>(probes_->ncpus));
-            if (!dev.bio_based &&
-                bpf_map_update_elem(age_fd, &kdev, no_ages.data(), BPF_NOEXIST) != 0 &&
-                errno != EEXIST)
-                spdlog::warn("Failed to add block device {}:{} to the BPF age ring: {}, ignoring",
-                             major(dev.disk), minor(dev.disk), errno_text(errno));
         }
     }
     devices_ = std::move(next);
@@ -251,9 +255,68 @@ void BpfBlockSource::set_devices(const std::vector<dev_t>& devices) {
                                       [](const auto& d) { return d.second.bio_based; }));
 }
 
-BpfBlockSource::Totals BpfBlockSource::read_totals(int map_fd, std::uint32_t kdev) const {
+// A slot for a request-based disk: its counters and age ring zeroed first, then the slot
+// published to the probes. None (and `failure` says why) when it cannot have one.
+std::optional<std::uint32_t> BpfBlockSource::take_rq_slot(std::uint32_t kdev,
+                                                          std::string& failure) {
+    const auto slot = rq_slots_.place(kdev);
+    if (!slot) {
+        failure = fmt::format("the {} slots its device number hashes to are taken", IOH_DEV_PROBES);
+        return std::nullopt;
+    }
+    const std::vector<ioh_dev_stats> no_stats(static_cast<std::size_t>(probes_->ncpus));
+    const std::vector<ioh_age_ring> no_ages(static_cast<std::size_t>(probes_->ncpus));
+    if (bpf_map_update_elem(bpf_map__fd(probes_->rq->maps.rq_dev_stats), &*slot, no_stats.data(),
+                            BPF_ANY) != 0 ||
+        bpf_map_update_elem(bpf_map__fd(probes_->rq->maps.rq_age), &*slot, no_ages.data(),
+                            BPF_ANY) != 0 ||
+        bpf_map_update_elem(bpf_map__fd(probes_->rq->maps.rq_slot_dev), &*slot, &kdev, BPF_ANY) !=
+            0) {
+        failure = errno_text(errno);
+        rq_slots_.remove(*slot);
+        return std::nullopt;
+    }
+    return slot;
+}
+
+void BpfBlockSource::free_rq_slot(std::uint32_t slot) {
+    const std::uint32_t gone = IOH_DEV_GONE;
+    bpf_map_update_elem(bpf_map__fd(probes_->rq->maps.rq_slot_dev), &slot, &gone, BPF_ANY);
+    rq_slots_.remove(slot);
+}
+
+// The devices of a family and the keys of their entries in its maps: the device number for
+// the bio family, the slot for the request-based one.
+std::vector<std::pair<std::uint32_t, std::uint32_t>> BpfBlockSource::tracked(int stats_fd,
+                                                                             bool bio_based) const {
+    std::vector<std::pair<std::uint32_t, std::uint32_t>> out;
+    if (!bio_based && options_.filter_devices) {
+        for (const auto& [kdev, dev] : devices_)
+            if (dev.slot) out.emplace_back(kdev, *dev.slot);
+    } else if (!bio_based) {
+        // Unfiltered: the probes took the slots themselves.
+        const int fd = bpf_map__fd(probes_->rq->maps.rq_slot_dev);
+        for (std::uint32_t slot = 0; slot < IOH_MAX_DEVS; ++slot) {
+            std::uint32_t kdev = 0;
+            if (bpf_map_lookup_elem(fd, &slot, &kdev) == 0 && kdev != 0 && kdev != IOH_DEV_GONE)
+                out.emplace_back(kdev, slot);
+        }
+    } else {
+        // The stats map's keys (in unfiltered mode the probe adds them itself).
+        std::uint32_t key = 0;
+        for (bool first = true;; first = false) {
+            std::uint32_t next = 0;
+            if (bpf_map_get_next_key(stats_fd, first ? nullptr : &key, &next) != 0) break;
+            out.emplace_back(next, next);
+            key = next;
+        }
+    }
+    return out;
+}
+
+BpfBlockSource::Totals BpfBlockSource::read_totals(int map_fd, std::uint32_t key) const {
     Totals t;
-    read_dev_stats(map_fd, kdev, probes_->ncpus, t);
+    read_dev_stats(map_fd, key, probes_->ncpus, t);
     return t;
 }
 
@@ -321,16 +384,7 @@ std::map<dev_t, KernelEvidence> BpfBlockSource::collect(TimePoint now) {
                             bpf_map__fd(probes_->bio->maps.bio_inflight), true});
 
     for (const auto& family : families) {
-        // Tracked devices of this family: the stats map's keys (in unfiltered mode the probe
-        // adds them itself).
-        std::vector<std::uint32_t> keys;
-        std::uint32_t key = 0;
-        for (bool first = true;; first = false) {
-            std::uint32_t next = 0;
-            if (bpf_map_get_next_key(family.stats_fd, first ? nullptr : &key, &next) != 0) break;
-            keys.push_back(next);
-            key = next;
-        }
+        const auto keys = tracked(family.stats_fd, family.bio_based);
 
         // The kernel's in-flight view first, then the BPF table: an entry that started before
         // this read and that the kernel does not count is a leak.
@@ -338,7 +392,7 @@ std::map<dev_t, KernelEvidence> BpfBlockSource::collect(TimePoint now) {
         std::map<std::uint32_t, std::uint32_t> accounting;  // devices with queue/iostats=1
         // The tick's time (the read follows it): an age is never overstated.
         const auto read_at_ns = ktime_ns(now);
-        for (const auto kdev : keys) {
+        for (const auto& [kdev, key] : keys) {
             if (auto n = kernel_in_flight(user_dev(kdev))) kernel[kdev] = *n;
             if (queue_does_io_accounting(user_dev(kdev))) accounting[kdev] = kernel[kdev];
         }
@@ -346,12 +400,12 @@ std::map<dev_t, KernelEvidence> BpfBlockSource::collect(TimePoint now) {
         if (family.inflight_fd >= 0)
             scan_in_flight(family.inflight_fd, accounting, read_at_ns, tracked);
 
-        for (const auto kdev : keys) {
+        for (const auto& [kdev, key] : keys) {
             // No inflight file: the disk is gone (its stats entry stays, in case the number
             // comes back; the counters only grow, so deltas stay right).
             const auto k = kernel.find(kdev);
             if (k == kernel.end()) continue;
-            const Totals cur = read_totals(family.stats_fd, kdev);
+            const Totals cur = read_totals(family.stats_fd, key);
             const Totals prev = baseline_[kdev];
             KernelEvidence ev;
             ev.available = true;
@@ -383,7 +437,7 @@ std::map<dev_t, KernelEvidence> BpfBlockSource::collect(TimePoint now) {
                               (read_at_ns - t->second.oldest_start_ns) / 1000)};
                 if (t != tracked.end()) ev.oldest_in_flight_direction = t->second.oldest_direction;
             } else if (age_ring_attached()) {
-                oldest_from_ages(kdev, kernel_now, read_at_ns, ev);
+                oldest_from_ages(kdev, key, kernel_now, read_at_ns, ev);
             }
             if (family.bio_based || options_.per_request) {
                 ev.issued = cur.issued - prev.issued;
@@ -419,10 +473,11 @@ bool BpfBlockSource::age_ring_attached() const {
 
 // The oldest request from the age ring. `kernel_in_flight`: the kernel's count, read before
 // the ring; when it says none, what the ring holds from earlier slots was missed, not stuck.
-void BpfBlockSource::oldest_from_ages(std::uint32_t kdev, std::uint32_t kernel_in_flight,
-                                      std::uint64_t read_at_ns, KernelEvidence& ev) {
+void BpfBlockSource::oldest_from_ages(std::uint32_t kdev, std::uint32_t slot,
+                                      std::uint32_t kernel_in_flight, std::uint64_t read_at_ns,
+                                      KernelEvidence& ev) {
     std::vector<ioh_age_ring> cpus(static_cast<std::size_t>(probes_->ncpus));
-    if (bpf_map_lookup_elem(bpf_map__fd(probes_->rq->maps.rq_age), &kdev, cpus.data()) != 0) return;
+    if (bpf_map_lookup_elem(bpf_map__fd(probes_->rq->maps.rq_age), &slot, cpus.data()) != 0) return;
     AgeRingReading r;
     for (const auto& c : cpus) {
         for (int op = 0; op < IOH_AGE_OPS; ++op) {

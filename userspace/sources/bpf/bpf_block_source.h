@@ -18,6 +18,7 @@
 #include "core/source.h"
 #include "sources/bpf/bpf_features.h"
 #include "sources/bpf/dev_stats.h"
+#include "sources/bpf/device_slots.h"
 #include "sources/bpf/request_ages.h"
 
 namespace iohealth {
@@ -28,7 +29,7 @@ struct BpfOptions {
     bool disabled = false;
     // Request-based disks: keep every request in an in-flight hash so collect() can report
     // the exact oldest in-flight age. Costs a shared hash update + delete per I/O (measured
-    // 360-1000 ns), so off by default: the age ring (bpf/iohealth.h) reports it to 2.1 s.
+    // 360-1000 ns), so off by default: the age ring (bpf/iohealth.h) reports it to 1.07 s.
     bool per_request = false;
     // false: every disk that completes I/O is tracked (up to 256 per family), not only the
     // ones given to set_devices().
@@ -83,7 +84,8 @@ class BpfBlockSource final : public KernelSource {
     struct Device {
         dev_t disk = 0;
         bool bio_based = false;
-        std::vector<dev_t> requested;  // the device numbers set_devices() was given
+        std::optional<std::uint32_t> slot;  // request-based: in the probes' arrays
+        std::vector<dev_t> requested;       // the device numbers set_devices() was given
     };
     struct InFlightView {
         std::uint32_t count = 0;
@@ -96,9 +98,13 @@ class BpfBlockSource final : public KernelSource {
 
     void attach_bio_probes(bool wanted);
     bool age_ring_attached() const;
-    void oldest_from_ages(std::uint32_t kdev, std::uint32_t kernel_in_flight,
+    std::optional<std::uint32_t> take_rq_slot(std::uint32_t kdev, std::string& failure);
+    void free_rq_slot(std::uint32_t slot);
+    std::vector<std::pair<std::uint32_t, std::uint32_t>> tracked(int stats_fd,
+                                                                 bool bio_based) const;
+    void oldest_from_ages(std::uint32_t kdev, std::uint32_t slot, std::uint32_t kernel_in_flight,
                           std::uint64_t read_at_ns, KernelEvidence& ev);
-    Totals read_totals(int map_fd, std::uint32_t kdev) const;
+    Totals read_totals(int map_fd, std::uint32_t key) const;
     // `accounted`: the kernel's in-flight count of the devices that do I/O accounting.
     void scan_in_flight(int map_fd, const std::map<std::uint32_t, std::uint32_t>& accounted,
                         std::uint64_t read_at_ns, std::map<std::uint32_t, InFlightView>& out);
@@ -108,6 +114,7 @@ class BpfBlockSource final : public KernelSource {
     std::unique_ptr<Probes> probes_;
     std::vector<std::string> notes_;
     std::map<std::uint32_t, Device> devices_;  // by kernel dev of the whole disk
+    DeviceSlots rq_slots_;                     // where request-based disks are in the probes
     // Previous reading per device; a device seen for the first time starts from zero, which
     // is exact because its stats entry was created empty after set_devices() or by the probe.
     std::map<std::uint32_t, Totals> baseline_;

@@ -7,6 +7,7 @@ namespace {
 
 constexpr int kShift = AgeRingReading::kShift;
 constexpr int kSlots = AgeRingReading::kSlots;
+constexpr std::uint64_t kLate = AgeRingReading::kLate;
 constexpr int kOps = AgeRingReading::kOps;
 
 // The span a slot holds now: the latest one at or before `current` that maps to it.
@@ -37,7 +38,7 @@ std::optional<OldestRequest> RequestAges::update(const AgeRingReading& r, std::u
     };
     for (int slot = 0; slot < kSlots; ++slot) {
         const std::uint64_t span = span_of(slot, current);
-        const bool frozen = current - span == kSlots - 1;
+        const bool frozen = current - span >= kLate;
         for (int op = 0; op < kOps; ++op) {
             const std::uint64_t n = held(r, op, slot, base_[op][slot]);
             if (n == 0) continue;

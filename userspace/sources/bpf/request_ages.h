@@ -3,11 +3,12 @@
 // probes (bpf/iohealth.h struct ioh_age_ring): per span of start times, how many requests
 // started and finished. Pure: a reading (summed over CPUs) and its time in, the oldest out.
 //
-// The ring is 16 slots of 2.1 s. A slot next to be reused is frozen (its completions count as
+// The ring is 32 slots of 1.07 s. A slot half a ring old is frozen (its completions count as
 // "late" in the kernel); what it still holds then is carried here, with its span, for as
 // long as it stays outstanding, and late completions retire the youngest carried first. The
 // age is a lower bound: the end of the request's span, so it is never reported older than it
-// is. A reading must come at least once per slot (every 2.1 s): the daemon reads every tick.
+// is, nor more than 1.07 s younger. A reading must come while a frozen slot is not yet reused
+// (within 17 s): the daemon reads every tick, 10 s at most.
 #include <array>
 #include <cstdint>
 #include <deque>
@@ -18,8 +19,9 @@
 namespace iohealth {
 
 struct AgeRingReading {
-    static constexpr int kShift = 31;  // IOH_AGE_SHIFT
-    static constexpr int kSlots = 16;  // IOH_AGE_SLOTS
+    static constexpr int kShift = 30;  // IOH_AGE_SHIFT
+    static constexpr int kSlots = 32;  // IOH_AGE_SLOTS
+    static constexpr int kLate = 16;   // IOH_AGE_LATE: a slot this old is frozen
     static constexpr int kOps = 2;     // IOH_AGE_OPS: reads, everything else
 
     std::array<std::array<std::uint64_t, kSlots>, kOps> started{};

@@ -1,0 +1,92 @@
+// Where request-based disks live in the probes' arrays (sources/bpf/device_slots.h): every
+// placed device is found by the walk the probes do (bpf/block_rq.bpf.c rq_slot), also after
+// others were removed, and a device whose whole sequence is taken is refused, not misplaced.
+#include <gtest/gtest.h>
+#include <linux/types.h>
+
+#include <set>
+
+#include "sources/bpf/device_slots.h"
+// clang-format off: the shared BPF header needs the __u* types first.
+#include "iohealth.h"
+// clang-format on
+
+namespace iohealth {
+namespace {
+
+// The probes' walk over the table, as bpf/block_rq.bpf.c does it (filtered mode).
+std::optional<std::uint32_t> probe_walk(const DeviceSlots::Table& t, std::uint32_t dev) {
+    for (std::uint32_t p = 0; p < IOH_DEV_PROBES; ++p) {
+        const std::uint32_t k = ioh_dev_slot(dev, p);
+        if (t[k] == dev) return k;
+        if (t[k] == 0) return std::nullopt;
+    }
+    return std::nullopt;
+}
+
+std::uint32_t mkdev(std::uint32_t major, std::uint32_t minor) {
+    return IOH_MKDEV(major, minor);
+}
+
+TEST(DeviceSlots, AHostsDisksAreAllFoundWhereThePlacementPutThem) {
+    DeviceSlots slots;
+    std::vector<std::uint32_t> devs;
+    for (std::uint32_t i = 0; i < 64; ++i) devs.push_back(mkdev(7, i));         // loop
+    for (std::uint32_t i = 0; i < 32; ++i) devs.push_back(mkdev(8, 16 * i));    // sd
+    for (std::uint32_t i = 0; i < 16; ++i) devs.push_back(mkdev(259, 2 * i));   // nvme
+    for (std::uint32_t i = 0; i < 16; ++i) devs.push_back(mkdev(254, 16 * i));  // virtio
+    std::set<std::uint32_t> used;
+    for (const auto d : devs) {
+        const auto k = slots.place(d);
+        ASSERT_TRUE(k) << "device " << d;
+        EXPECT_TRUE(used.insert(*k).second) << "two devices in slot " << *k;
+    }
+    for (const auto d : devs) {
+        EXPECT_EQ(probe_walk(slots.table(), d), slots.find(d));
+        EXPECT_TRUE(slots.find(d));
+    }
+    // Placing again is finding: the same slot.
+    EXPECT_EQ(slots.place(devs[3]), slots.find(devs[3]));
+    // A device never placed is not found, though the table is half full.
+    EXPECT_FALSE(probe_walk(slots.table(), mkdev(9, 127)));
+}
+
+TEST(DeviceSlots, ARemovedDeviceDoesNotHideTheOnesPlacedAfterIt) {
+    DeviceSlots slots;
+    // Devices that share a first slot: the second is placed one further on.
+    const std::uint32_t first = mkdev(7, 0);
+    std::uint32_t second = 0;
+    for (std::uint32_t minor = 1; minor < (1u << 20) && !second; ++minor)
+        if (ioh_dev_slot(mkdev(7, minor), 0) == ioh_dev_slot(first, 0)) second = mkdev(7, minor);
+    ASSERT_NE(second, 0u);
+    const auto a = slots.place(first);
+    const auto b = slots.place(second);
+    ASSERT_TRUE(a && b);
+    EXPECT_EQ(*b, ioh_dev_slot(second, 1));
+    slots.remove(*a);
+    EXPECT_EQ(slots.table()[*a], DeviceSlots::kGone);
+    EXPECT_EQ(probe_walk(slots.table(), second), b);
+    EXPECT_FALSE(probe_walk(slots.table(), first));
+    // The freed slot is taken again by the next device that hashes there.
+    EXPECT_EQ(slots.place(first), a);
+}
+
+TEST(DeviceSlots, ADeviceWhoseWholeSequenceIsTakenIsRefused) {
+    DeviceSlots slots;
+    const std::uint32_t target = mkdev(8, 0);
+    const std::uint32_t start = ioh_dev_slot(target, 0);
+    // Fill the target's whole sequence with other devices that start there.
+    int filled = 0;
+    for (std::uint32_t minor = 1; filled < IOH_DEV_PROBES && minor < (1u << 20); ++minor) {
+        const std::uint32_t d = mkdev(7, minor);
+        if (ioh_dev_slot(d, 0) != start) continue;
+        ASSERT_TRUE(slots.place(d));
+        ++filled;
+    }
+    ASSERT_EQ(filled, IOH_DEV_PROBES);
+    EXPECT_FALSE(slots.place(target));
+    EXPECT_FALSE(probe_walk(slots.table(), target));
+}
+
+}  // namespace
+}  // namespace iohealth
