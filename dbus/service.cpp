@@ -230,6 +230,7 @@ class BusService::Impl final : public ManagerBase {
             if (status.mode != manager_.mode) names.emplace_back("Mode");
             if (status.maintenance_until_usec != manager_.maintenance_until_usec)
                 names.emplace_back("MaintenanceUntilUSec");
+            if (status.mode_source != manager_.mode_source) names.emplace_back("ModeSource");
             manager_ = status;
         }
         if (!names.empty()) emitPropertiesChangedSignal(kManagerInterface, names);
@@ -250,6 +251,12 @@ class BusService::Impl final : public ManagerBase {
         return guarded([&] {
             std::lock_guard lock(mutex_);
             return manager_.maintenance_until_usec;
+        });
+    }
+    std::string ModeSource() override {
+        return guarded([&] {
+            std::lock_guard lock(mutex_);
+            return manager_.mode_source;
         });
     }
 
