@@ -109,9 +109,13 @@ class IoHealthCtlTest : public ::testing::Test {
                                        {{"block", disk0_->path(), "vda"}},
                                        5}}));
         std::ofstream(config_path()) << config_text({disk0_}, *libvirt_uri_);
-        daemon_ = new testing::Child({IOHEALTHD, "-c", config_path(), "--no-bpf", "--bus-address",
-                                      bus_->address(), "--event-log", event_log()},
-                                     {}, -1, (*work_ / "iohealthd.log").string());
+        // Its own state and runtime directories: a mode kept in /var/lib/iohealth by another
+        // run must not leak in, nor ours out.
+        daemon_ = new testing::Child(
+            {IOHEALTHD, "-c", config_path(), "--no-bpf", "--bus-address", bus_->address(),
+             "--event-log", event_log(), "--state-dir", (*work_ / "state").string(),
+             "--runtime-dir", (*work_ / "run").string()},
+            {}, -1, (*work_ / "iohealthd.log").string());
         auto connection = sdbus::createSessionBusConnectionWithAddress(bus_->address());
         started_ = testing::wait_for_name(*connection, kBusName) && wait_until_sampling();
     }
@@ -440,8 +444,10 @@ TEST_F(IoHealthCtlTest, RefusalsAndUsageErrorsHaveTheirExitCodes) {
 }
 
 TEST_F(IoHealthCtlTest, ASecondDaemonCannotTakeTheNameAndExits) {
-    const auto second = run_status(std::string(IOHEALTHD) + " -c " + config_path() +
-                                   " --no-bpf --duration 3 --bus-address " + bus_->address());
+    const auto second =
+        run_status(std::string(IOHEALTHD) + " -c " + config_path() +
+                   " --no-bpf --duration 3 --bus-address " + bus_->address() + " --state-dir " +
+                   (*work_ / "state2").string() + " --runtime-dir " + (*work_ / "run2").string());
     EXPECT_EQ(second.status, 1);
     EXPECT_TRUE(contains(second.out + second.err, "Failed to publish org.iohealth.IoHealth1"))
         << second.out << second.err;
