@@ -112,33 +112,54 @@ TEST_F(ConfigInputTest, DropInsThatAreNotRegularFilesAreRefused) {
 using namespace std::chrono_literals;
 using nlohmann::json;
 
-// `backing` attached at an existing /dev/loopN, as `losetup /dev/loopN FILE` does, and
-// detached again at the end of the scope.
-class AttachedAt {
+// A loop device at a number of our choosing, far above the ones LOOP_CTL_GET_FREE hands out
+// (the lowest unbound): between a detach and the next attach at the same number, other tests
+// on this machine do not take it. Removed (LOOP_CTL_REMOVE) at the end.
+class NumberedLoop {
   public:
-    AttachedAt(const std::string& node, const std::string& backing) : node_(node) {
+    NumberedLoop() : number_(200 + ::getpid() % 50), node_("/dev/loop" + std::to_string(number_)) {
+        const int control = ::open("/dev/loop-control", O_RDWR | O_CLOEXEC);
+        if (control >= 0) {
+            ::ioctl(control, LOOP_CTL_ADD, number_);  // EEXIST: it is there already
+            ::close(control);
+        }
+    }
+    NumberedLoop(const NumberedLoop&) = delete;
+    NumberedLoop& operator=(const NumberedLoop&) = delete;
+    ~NumberedLoop() {
+        detach();
+        const int control = ::open("/dev/loop-control", O_RDWR | O_CLOEXEC);
+        if (control < 0) return;
+        for (int i = 0; i < 50 && ::ioctl(control, LOOP_CTL_REMOVE, number_) != 0 && errno == EBUSY;
+             ++i)
+            std::this_thread::sleep_for(20ms);
+        ::close(control);
+    }
+    // As `losetup /dev/loopN FILE`.
+    bool attach(const std::string& backing) {
         const int file = ::open(backing.c_str(), O_RDWR | O_CLOEXEC);
-        const int fd = ::open(node.c_str(), O_RDWR | O_CLOEXEC);
+        const int fd = ::open(node_.c_str(), O_RDWR | O_CLOEXEC);
         loop_config config{};
         config.fd = static_cast<__u32>(file);
-        ok_ = file >= 0 && fd >= 0 && ::ioctl(fd, LOOP_CONFIGURE, &config) == 0;
+        const bool ok = file >= 0 && fd >= 0 && ::ioctl(fd, LOOP_CONFIGURE, &config) == 0;
         if (fd >= 0) ::close(fd);
         if (file >= 0) ::close(file);
+        return ok;
     }
-    AttachedAt(const AttachedAt&) = delete;
-    AttachedAt& operator=(const AttachedAt&) = delete;
-    ~AttachedAt() {
+    // As `losetup -d /dev/loopN`.
+    void detach() {
         const int fd = ::open(node_.c_str(), O_RDWR | O_CLOEXEC);
-        if (!ok_ || fd < 0) return;
+        if (fd < 0) return;
         for (int i = 0; i < 50 && ::ioctl(fd, LOOP_CLR_FD) != 0 && errno == EBUSY; ++i)
             std::this_thread::sleep_for(20ms);
         ::close(fd);
     }
-    bool ok() const { return ok_; }
+    const std::string& node() const { return node_; }
+    std::string name() const { return node_.substr(5); }
 
   private:
+    int number_;
     std::string node_;
-    bool ok_ = false;
 };
 
 class DeviceFateTest : public ::testing::Test {
@@ -151,13 +172,13 @@ class DeviceFateTest : public ::testing::Test {
         fs::create_directory(work_);
         for (const char* f : {"a.img", "b.img", "c.img"})
             testing::make_sparse_file((work_ / f).string(), 16 << 20);
-        lost_ = std::make_unique<testing::LoopDevice>((work_ / "a.img").string());
+        ASSERT_TRUE(lost_.attach((work_ / "a.img").string())) << std::strerror(errno);
         deleted_ = std::make_unique<testing::LoopDevice>((work_ / "c.img").string());
         std::ofstream(work_ / "iohealthd.conf")
             << "[daemon]\ndiscover = no\ntick = 200ms\n[libvirt]\nuri =\n"
                "[policy]\nprobe_interval = 200ms\n"
                "[path lost]\ndevice = "
-            << lost_->path() << "\n[path deleted]\ndevice = " << deleted_->path() << "\n";
+            << lost_.node() << "\n[path deleted]\ndevice = " << deleted_->path() << "\n";
         daemon_ = std::make_unique<testing::Child>(
             std::vector<std::string>{IOHEALTHD, "-c", (work_ / "iohealthd.conf").string(),
                                      "--no-bpf", "--bus-address", bus_->address()},
@@ -202,31 +223,29 @@ class DeviceFateTest : public ::testing::Test {
 
     std::unique_ptr<testing::SystemLikeBus> bus_;
     fs::path work_;
-    std::unique_ptr<testing::LoopDevice> lost_;
+    NumberedLoop lost_;
     std::unique_ptr<testing::LoopDevice> deleted_;
     std::unique_ptr<testing::Child> daemon_;
 };
 
 TEST_F(DeviceFateTest, DetachedLoopDeviceIsLostAndItsHeartbeatFailingNotStuck) {
     ASSERT_TRUE(sampling("lost")) << log();
-    const std::string node = lost_->path();
-    lost_->detach();
+    lost_.detach();
     const std::string lost = reason_with("lost", "heartbeat failing");
-    EXPECT_TRUE(contains(lost, "device lost: " + node.substr(5) + " was detached from " +
-                                   (work_ / "a.img").string()))
+    EXPECT_TRUE(contains(
+        lost, "device lost: " + lost_.name() + " was detached from " + (work_ / "a.img").string()))
         << lost;
     EXPECT_TRUE(contains(lost, "heartbeat failing")) << lost;
     EXPECT_TRUE(contains(lost, "short read: 0 of 4096 bytes")) << lost;
     EXPECT_FALSE(contains(lost, "heartbeat stuck")) << lost;
-    EXPECT_TRUE(contains(log(), "Path 'lost': device lost: " + node.substr(5) + " was detached"))
+    EXPECT_TRUE(contains(log(), "Path 'lost': device lost: " + lost_.name() + " was detached"))
         << log();
     EXPECT_TRUE(contains(log(), "Heartbeat on 'lost' failed in")) << log();
 
     // Another file at the same loop number: the path now reads other storage.
-    const AttachedAt other(node, (work_ / "b.img").string());
-    ASSERT_TRUE(other.ok()) << std::strerror(errno);
+    ASSERT_TRUE(lost_.attach((work_ / "b.img").string())) << std::strerror(errno);
     const std::string replaced = reason_with("lost", "device replaced");
-    EXPECT_TRUE(contains(replaced, "device replaced: " + node.substr(5) + " now reads " +
+    EXPECT_TRUE(contains(replaced, "device replaced: " + lost_.name() + " now reads " +
                                        (work_ / "b.img").string() + ", was " +
                                        (work_ / "a.img").string()))
         << replaced;
