@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <map>
 #include <mutex>
+#include <tuple>
 
 #include "config/duration.h"
 #include "core/bounded_text.h"
@@ -14,7 +15,8 @@
 
 namespace iohealth {
 
-std::uint64_t ControlHandler::request_heartbeat_fence(const std::string&, const Caller&) {
+HeartbeatFenceReply ControlHandler::request_heartbeat_fence(
+    const std::string&, const std::map<std::string, std::string>&, const Caller&) {
     throw ControlError(BusError::kFailed, "This daemon does not run heartbeat-timeout ladders");
 }
 
@@ -338,11 +340,20 @@ class BusService::Impl final : public ManagerBase {
             const Caller caller = authorize("RequestFence");
             if (action == kHeartbeatTimeoutAction) {
                 require_reason(reason);
-                return handler_.request_heartbeat_fence(reason, caller);
+                return handler_.request_heartbeat_fence(reason, {}, caller).id;
             }
             const Action a = require_action(action);
             require_reason(reason);
             return handler_.request_fence(a, reason, caller);
+        });
+    }
+    std::tuple<uint64_t, std::string, std::string> RequestHeartbeatFence(
+        const std::string& reason, const std::map<std::string, std::string>& pool) override {
+        return guarded([&] {
+            const Caller caller = authorize("RequestHeartbeatFence");
+            require_reason(reason);
+            const HeartbeatFenceReply r = handler_.request_heartbeat_fence(reason, pool, caller);
+            return std::tuple<uint64_t, std::string, std::string>(r.id, r.reply, r.detail);
         });
     }
     std::string TestAction(const std::string& action) override {
