@@ -85,7 +85,9 @@ class HostileCaller : public ::testing::Test {
             IOHEALTHD,
             std::vector<std::string>{"-c", (work_ / "iohealthd.conf").string(), "--no-bpf",
                                      "--bus-address", bus_->socket_address(), "--event-log",
-                                     event_log().string(), "--record", record().string()},
+                                     event_log().string(), "--record", record().string(),
+                                     "--state-dir", (work_ / "state").string(), "--runtime-dir",
+                                     (work_ / "run").string()},
             log().string());
         connection_ = sdbus::createSessionBusConnectionWithAddress(bus_->address());
         ASSERT_TRUE(testing::wait_for_name(*connection_, kBusName))
@@ -225,6 +227,10 @@ TEST_F(HostileCaller, ReasonsAreBoundedAndControlCharactersEscaped) {
     EXPECT_EQ(call("SetMode", "sts", "armed 0 \"$(printf 'ok\nFORGED-LINE')\""), "ok None\n");
     EXPECT_EQ(call("SetMode", "sts", "dry-run 0 back"), "ok None\n");
     EXPECT_EQ(call("SetMode", "sts", "dry-run 0 again"), "ok None\n");  // no change
+    // The loop applies them at once; a loaded host may take a moment. "again" comes last: once
+    // "back" is logged, a third line would follow within the same wake-up.
+    for (int i = 0; i < 50 && !contains(read_file(event_log()), ": back"); ++i)
+        std::this_thread::sleep_for(100ms);
     std::this_thread::sleep_for(300ms);
     const std::string events = read_file(event_log());
     EXPECT_TRUE(contains(events, "mode-changed mode dry-run -> armed: ok\\nFORGED-LINE (uid 0"))
@@ -317,7 +323,8 @@ TEST(IdlePaths, NoPropertiesChangedWhileNothingChanges) {
     std::ofstream(work / "iohealthd.conf") << config;
     testing::DaemonProcess daemon(
         IOHEALTHD,
-        {"-c", (work / "iohealthd.conf").string(), "--no-bpf", "--bus-address", bus.address()},
+        {"-c", (work / "iohealthd.conf").string(), "--no-bpf", "--bus-address", bus.address(),
+         "--state-dir", (work / "state").string(), "--runtime-dir", (work / "run").string()},
         (work / "iohealthd.log").string());
     auto connection = sdbus::createSessionBusConnectionWithAddress(bus.address());
     ASSERT_TRUE(testing::wait_for_name(*connection, kBusName)) << read_file(work / "iohealthd.log");

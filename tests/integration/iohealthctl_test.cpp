@@ -493,8 +493,10 @@ TEST_F(IoHealthCtlTest, RefusalsAndUsageErrorsHaveTheirExitCodes) {
 }
 
 TEST_F(IoHealthCtlTest, ASecondDaemonCannotTakeTheNameAndExits) {
-    const auto second = run_status(std::string(IOHEALTHD) + " -c " + config_path() +
-                                   " --no-bpf --duration 3 --bus-address " + bus_->address());
+    const auto second =
+        run_status(std::string(IOHEALTHD) + " -c " + config_path() +
+                   " --no-bpf --duration 3 --bus-address " + bus_->address() + " --state-dir " +
+                   (*work_ / "state2").string() + " --runtime-dir " + (*work_ / "run2").string());
     EXPECT_EQ(second.status, 1);
     EXPECT_TRUE(contains(second.out + second.err, "Failed to publish org.iohealth.IoHealth1"))
         << second.out << second.err;
