@@ -214,6 +214,20 @@ TEST(SimulatePeer, AMinuteOfErrorsFencesOrNotDependingOnThePhase) {
     EXPECT_FALSE(simulate_peer(burst, {}, 90s, 300s).fence_at);  // 30 s into the sleep
 }
 
+TEST(SimulatePeer, ASharedStorageOutageNeverReadsDeadToTheNeighbours) {
+    // The neighbours read the same storage: their `cat` hangs with it, and the stock check
+    // says ALIVE; only this host's own path failing lets them read the stale file.
+    const auto local = simulate_peer({{0s, "hang"}}, {}, 90s, 420s);
+    ASSERT_TRUE(local.neighbours_dead);
+    const auto shared = simulate_peer({{0s, "hang"}}, {}, 90s, 420s, 1, true);
+    EXPECT_FALSE(shared.neighbours_dead);
+    EXPECT_EQ(shared.fence_at, local.fence_at);  // the agent's own loop is the same
+    // Once the storage is back (and this host is gone), the stale file reads DEAD.
+    const auto healed = simulate_peer({{0s, "eio"}, {200s, "heal"}}, {}, 90s, 420s, 1, true);
+    ASSERT_TRUE(healed.neighbours_dead);
+    EXPECT_GE(*healed.neighbours_dead, 200s);
+}
+
 TEST(StorageModel, HeldWritesCompleteAtTheHealUnderTheModeThen) {
     const TimePoint o = kStart;
     StorageModel s({{0s, "hang"}, {10s, "release"}, {20s, "eio"}, {30s, "hang"}, {40s, "release"}},
