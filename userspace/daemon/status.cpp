@@ -54,6 +54,8 @@ std::vector<PathSnapshot> project_status(const std::vector<std::unique_ptr<PathM
         st.target = m.config().target;
         st.verdict = to_string(a.verdict);
         st.reason = m.window().empty() ? "no evidence yet (first tick pending)" : a.reason;
+        // The reboot guard is part of what the path's status says (bus, `iohealthctl status`).
+        if (esc.reboots_held()) st.reason += "; reboot steps held: " + esc.reboot_hold();
         st.latency_p50_usec = std::uint64_t(a.p50.count());
         st.latency_p99_usec = std::uint64_t(a.p99.count());
         st.in_flight = a.in_flight;
