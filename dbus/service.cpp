@@ -231,6 +231,9 @@ class BusService::Impl final : public ManagerBase {
             if (status.maintenance_until_usec != manager_.maintenance_until_usec)
                 names.emplace_back("MaintenanceUntilUSec");
             if (status.mode_source != manager_.mode_source) names.emplace_back("ModeSource");
+            if (status.libvirt_state != manager_.libvirt_state) names.emplace_back("LibvirtState");
+            if (status.vms_updated_usec != manager_.vms_updated_usec)
+                names.emplace_back("VmsUpdatedUSec");
             manager_ = status;
         }
         if (!names.empty()) emitPropertiesChangedSignal(kManagerInterface, names);
@@ -257,6 +260,18 @@ class BusService::Impl final : public ManagerBase {
         return guarded([&] {
             std::lock_guard lock(mutex_);
             return manager_.mode_source;
+        });
+    }
+    std::string LibvirtState() override {
+        return guarded([&] {
+            std::lock_guard lock(mutex_);
+            return manager_.libvirt_state;
+        });
+    }
+    uint64_t VmsUpdatedUSec() override {
+        return guarded([&] {
+            std::lock_guard lock(mutex_);
+            return manager_.vms_updated_usec;
         });
     }
 

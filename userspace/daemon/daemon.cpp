@@ -69,7 +69,8 @@ class Daemon {
     std::unique_ptr<Engine> engine_;
     std::unique_ptr<CommandHandler> commands_;
     std::unique_ptr<KeptState> kept_;
-    bool libvirt_connected_ = false;  // this tick's snapshot
+    bool libvirt_connected_ = false;      // this tick's snapshot
+    std::optional<TimePoint> vms_as_of_;  // when its VM lists were last known current
 };
 
 std::size_t Daemon::set_paths(const DaemonConfig& config) {
@@ -267,6 +268,7 @@ void Daemon::track_vms(std::map<std::string, Sample>& samples) {
     std::map<std::string, std::vector<VmOnPath>> lists;
     VmSnapshot snapshot = libvirt_->snapshot(vm_tracker_.seen());
     libvirt_connected_ = snapshot.connected;
+    vms_as_of_ = snapshot.as_of;
     path_vms_.clear();
     for (auto& [name, vms] : vm_tracker_.collect(snapshot, paths)) {
         if (const auto it = samples.find(name); it != samples.end())
@@ -306,7 +308,11 @@ void Daemon::publish(TimePoint now) {
             statuses,
             {mode_text(mode),
              mode.maintenance_until ? realtime_ms_usec(*mode.maintenance_until) : 0,
-             mode.maintenance ? "maintenance" : std::string(to_string(engine_->mode().source()))});
+             mode.maintenance ? "maintenance" : std::string(to_string(engine_->mode().source())),
+             !libvirt_            ? "off"
+             : libvirt_connected_ ? "connected"
+                                  : "unreachable",
+             vms_as_of_ ? realtime_ms_usec(*vms_as_of_) : 0});
 }
 
 }  // namespace
