@@ -332,11 +332,14 @@ int verb_monitor(Client& client, const Options& o) {
 }
 
 int verb_mode(Client& client, const Options& o) {
-    static constexpr std::array<std::pair<std::string_view, std::string_view>, 4> kModes{
+    // The names the configuration, --mode, the bus and the docs use, and the older verbs.
+    static constexpr std::array<std::pair<std::string_view, std::string_view>, 6> kModes{
         {{"dry-run", "dry-run"},
+         {"armed", "armed"},
+         {"disarmed", "disarmed"},
+         {"maintenance", "maintenance"},
          {"arm", "armed"},
-         {"disarm", "disarmed"},
-         {"maintenance", "maintenance"}}};
+         {"disarm", "disarmed"}}};
     std::string mode;
     for (const auto& [verb, name] : kModes)
         if (o.mode == verb) mode = name;

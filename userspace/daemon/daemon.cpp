@@ -22,6 +22,7 @@
 #include "daemon/bus_sink.h"
 #include "daemon/commands.h"
 #include "daemon/control.h"
+#include "daemon/dropin_watch.h"
 #include "daemon/engine.h"
 #include "daemon/paths.h"
 #include "daemon/status.h"
@@ -69,6 +70,7 @@ class Daemon {
     std::unique_ptr<Engine> engine_;
     std::unique_ptr<CommandHandler> commands_;
     std::unique_ptr<KeptState> kept_;
+    DropinWatch dropins_;
     bool libvirt_connected_ = false;      // this tick's snapshot
     std::optional<TimePoint> vms_as_of_;  // when its VM lists were last known current
 };
@@ -245,6 +247,7 @@ int Daemon::run() {
         kept_->after_tick(*engine_, watched_->paths(), guests_by_path(), now);
         kept_->save_mode(engine_->mode(), mode);
         publish(now);
+        dropins_.check(now);
         sd_notify(0, "WATCHDOG=1");
         if (options_.run_for && now - start >= *options_.run_for) break;
     }
