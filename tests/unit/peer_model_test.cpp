@@ -136,6 +136,41 @@ TEST(PeerModel, ReaderDeadOnlyWhenOlderThanTheFrequencyInWholeSeconds) {
     EXPECT_EQ(m.reader_dead_from(), kStart + 61s);
 }
 
+TEST(PeerModel, TheFileHoldsTheStampTakenBeforeTheWrite) {
+    // `date +%s` runs before the write: a write of 20 s is read as old as its start.
+    PeerModel m({}, kStart);
+    ASSERT_EQ(m.advance(kStart), PeerStep::kStartWrite);
+    m.write_done(kStart + 20s, true, m.writes_started());
+    EXPECT_EQ(m.last_success(), kStart + 20s);
+    EXPECT_TRUE(m.reader_says_dead(kStart + 61s));
+    EXPECT_EQ(m.reader_dead_from(), kStart + 61s);
+}
+
+TEST(PeerModel, TheAgentKeepsItsLoopAfterTheFence) {
+    // A fence handed over and declined: the agent writes again the next round, and fences
+    // again after five more failures.
+    PeerModel m({}, kStart);
+    TimePoint now = kStart;
+    std::vector<TimePoint> fences;
+    while (now < kStart + 200s) {
+        const PeerStep step = m.advance(now);
+        if (step == PeerStep::kStartWrite) {
+            m.write_done(now + 1ms, false, m.writes_started());
+            continue;
+        }
+        if (step == PeerStep::kFence) {
+            fences.push_back(now);
+            continue;
+        }
+        now = *m.next_wakeup();
+    }
+    ASSERT_EQ(fences.size(), 2u);
+    EXPECT_EQ(m.fences(), 2);
+    EXPECT_EQ(m.fenced_at(), kStart + 50005ms);  // the first
+    // Round 2: a frequency after the first -c, five tries, five sleeps.
+    EXPECT_EQ(fences[1], kStart + 50005ms + 60s + 50005ms);
+}
+
 TEST(PeerModel, NeverWrittenReadsAlive) {
     PeerModel m({}, kStart);
     EXPECT_FALSE(m.reader_says_dead(kStart + 1h));  // the stock check fails open
