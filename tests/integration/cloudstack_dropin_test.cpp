@@ -276,8 +276,9 @@ TEST_F(CloudstackDropinTest, EnableDivertsTheStockScriptsAndDisableRestoresThem)
     const auto command = [&](const std::string& verb) {
         return run_status(
             fmt::format("DPKG_ADMINDIR={} IOHEALTH_CLOUDSTACK_SCRIPTS={} "
+                        "IOHEALTH_STATE_DIR={}/state "
                         "IOHEALTH_CLOUDSTACK_DROPINS={} {}/iohealth-cloudstack {}",
-                        admin, kvm, kScripts, kScripts, verb));
+                        admin, kvm, dir_, kScripts, kScripts, verb));
     };
     auto r = command("status");
     EXPECT_EQ(r.status, 3) << r.out << r.err;
@@ -287,6 +288,10 @@ TEST_F(CloudstackDropinTest, EnableDivertsTheStockScriptsAndDisableRestoresThem)
         EXPECT_TRUE(fs::equivalent(kvm + "/" + f, kScripts + "/" + f)) << f;
         EXPECT_EQ(testing::read_text(kvm + "/" + f + ".stock"), std::string("# stock ") + f + "\n");
     }
+    // What iohealthd checks from then on.
+    EXPECT_EQ(
+        testing::read_text(dir_ + "/state/cloudstack-dropins"),
+        fmt::format("{0}/kvmheartbeat.sh\n{0}/kvmspheartbeat.sh\n{0}/kvmsmpheartbeat.sh\n", kvm));
     r = command("status");
     EXPECT_EQ(r.status, 0) << r.out;
     EXPECT_EQ(r.out, fmt::format("{0}/kvmheartbeat.sh: drop-in\n{0}/kvmspheartbeat.sh: drop-in\n"
@@ -314,6 +319,7 @@ TEST_F(CloudstackDropinTest, EnableDivertsTheStockScriptsAndDisableRestoresThem)
         EXPECT_FALSE(fs::exists(kvm + "/" + f + ".stock")) << f;
     }
     EXPECT_EQ(command("status").status, 3);
+    EXPECT_FALSE(fs::exists(dir_ + "/state/cloudstack-dropins"));
     EXPECT_EQ(testing::read_text(admin + "/diversions"), "");
 }
 

@@ -40,7 +40,8 @@ for prefix in /usr /usr/local; do
   # It links the drop-ins installed beside it (on a test script directory and dpkg database).
   t=$(mktemp -d)
   mkdir "$t/kvm" "$t/dpkg" && : > "$t/dpkg/diversions"
-  DPKG_ADMINDIR=$t/dpkg IOHEALTH_CLOUDSTACK_SCRIPTS=$t/kvm "$root$prefix/sbin/iohealth-cloudstack" enable >/dev/null
+  DPKG_ADMINDIR=$t/dpkg IOHEALTH_CLOUDSTACK_SCRIPTS=$t/kvm IOHEALTH_STATE_DIR=$t/state \
+    "$root$prefix/sbin/iohealth-cloudstack" enable >/dev/null
   if [ "$(readlink "$t/kvm/kvmsmpheartbeat.sh")" = "$root$prefix/share/iohealth/cloudstack/kvmsmpheartbeat.sh" ]; then
     echo "ok: iohealth-cloudstack links the drop-ins beside it"
   else

@@ -272,14 +272,10 @@ TEST(HeartbeatFencePlan, DeclinedKeepsOnlyTheGentleSteps) {
               std::vector<Action>{Action::kLogOnly});
 }
 
-TEST(DropinCheck, OnlyIohealthsDiversionsAreExpected) {
-    const std::string db =
-        "/usr/bin/foo\n/usr/bin/foo.distrib\nother\n"
-        "/k/kvmheartbeat.sh\n/k/kvmheartbeat.sh.stock\niohealth\n"
-        "/k/kvmsmpheartbeat.sh\n/k/kvmsmpheartbeat.sh.stock\niohealth\n";
-    EXPECT_EQ(diverted_for(db, "iohealth"),
+TEST(DropinCheck, TheListEnableWroteIsWhatIsExpected) {
+    EXPECT_EQ(expected_dropins("/k/kvmheartbeat.sh\n\n/k/kvmsmpheartbeat.sh\n"),
               (std::vector<std::filesystem::path>{"/k/kvmheartbeat.sh", "/k/kvmsmpheartbeat.sh"}));
-    EXPECT_TRUE(diverted_for("", "iohealth").empty());
+    EXPECT_TRUE(expected_dropins("").empty());
 }
 
 TEST(DropinCheck, TheDropinsAreBesideTheProgramsPrefix) {

@@ -8,12 +8,11 @@ namespace iohealth {
 
 namespace fs = std::filesystem;
 
-std::vector<fs::path> diverted_for(std::string_view diversions, std::string_view package) {
+std::vector<fs::path> expected_dropins(std::string_view list) {
     std::vector<fs::path> out;
-    std::istringstream in{std::string(diversions)};
-    for (std::string from, to, owner;
-         std::getline(in, from) && std::getline(in, to) && std::getline(in, owner);)
-        if (owner == package) out.emplace_back(from);
+    std::istringstream in{std::string(list)};
+    for (std::string line; std::getline(in, line);)
+        if (!line.empty()) out.emplace_back(line);
     return out;
 }
 

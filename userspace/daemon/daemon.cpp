@@ -70,7 +70,7 @@ class Daemon {
     std::unique_ptr<Engine> engine_;
     std::unique_ptr<CommandHandler> commands_;
     std::unique_ptr<KeptState> kept_;
-    DropinWatch dropins_;
+    DropinWatch dropins_{options_.dirs.state};
     bool libvirt_connected_ = false;      // this tick's snapshot
     std::optional<TimePoint> vms_as_of_;  // when its VM lists were last known current
 };

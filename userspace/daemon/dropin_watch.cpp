@@ -15,14 +15,14 @@ constexpr Duration kEvery = std::chrono::minutes(1);
 }  // namespace
 
 void DropinWatch::check(TimePoint now) {
-    if (last_ && now - *last_ < kEvery) return;
+    if (state_dir_.empty() || (last_ && now - *last_ < kEvery)) return;
     last_ = now;
-    std::ifstream in{std::string(kDpkgDiversions)};
+    std::ifstream in(state_dir_ / kExpectedDropins);
     std::ostringstream text;
     if (in) text << in.rdbuf();
     std::error_code ec;
     const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
-    const auto found = misplaced_dropins(diverted_for(text.str(), "iohealth"), dropin_dir(self));
+    const auto found = misplaced_dropins(expected_dropins(text.str()), dropin_dir(self));
     std::set<std::string> now_misplaced(found.begin(), found.end());
     for (const auto& m : now_misplaced)
         if (!misplaced_.contains(m)) spdlog::warn("CloudStack drop-in: {}", m);
