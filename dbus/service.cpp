@@ -6,7 +6,6 @@
 #include <map>
 #include <mutex>
 
-#include "config/duration.h"
 #include "core/bounded_text.h"
 #include "dbus/bus_names.h"
 #include "dbus/errors.h"
