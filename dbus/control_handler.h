@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -33,6 +34,14 @@ struct ModeRequest {
     std::string reason;           // non-empty
 };
 
+// What RequestHeartbeatFence replies: the request's id, "fencing" | "declined" | "not-acting",
+// and why.
+struct HeartbeatFenceReply {
+    std::uint64_t id = 0;
+    std::string reply;
+    std::string detail;
+};
+
 class ControlHandler {
   public:
     virtual ~ControlHandler() = default;
@@ -41,9 +50,11 @@ class ControlHandler {
     // Queues the action; returns the ActionRequest id that StepStarted/StepFinished will carry.
     virtual std::uint64_t request_fence(Action action, const std::string& reason,
                                         const Caller& caller) = 0;
-    // RequestFence "heartbeat-timeout": queues the host ladder; returns the id its journal
-    // entries carry. Refused unless the daemon implements it.
-    virtual std::uint64_t request_heartbeat_fence(const std::string& reason, const Caller& caller);
+    // RequestHeartbeatFence (RequestFence "heartbeat-timeout": no pool): decides on the
+    // evidence for the pool and queues what it decided. Refused unless the daemon implements it.
+    virtual HeartbeatFenceReply request_heartbeat_fence(
+        const std::string& reason, const std::map<std::string, std::string>& pool,
+        const Caller& caller);
     // What the action would do now, carried out as a dry run.
     virtual std::string test_action(Action action, const Caller& caller) = 0;
     // Re-reads the configuration off the bus thread; `done` is called exactly once, from any

@@ -36,6 +36,9 @@ struct PathStatus {
 struct ManagerStatus {
     std::string mode = "dry-run";              // dry-run | armed | disarmed | maintenance
     std::uint64_t maintenance_until_usec = 0;  // CLOCK_REALTIME us; 0 = not in maintenance
+    // config (the configuration or --mode), runtime (a change kept across restarts), or
+    // maintenance (a window, until maintenance_until_usec)
+    std::string mode_source = "config";
 
     bool operator==(const ManagerStatus&) const = default;
 };

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <map>
 #include <mutex>
+#include <tuple>
 
 #include "core/bounded_text.h"
 #include "dbus/bus_names.h"
@@ -13,7 +14,8 @@
 
 namespace iohealth {
 
-std::uint64_t ControlHandler::request_heartbeat_fence(const std::string&, const Caller&) {
+HeartbeatFenceReply ControlHandler::request_heartbeat_fence(
+    const std::string&, const std::map<std::string, std::string>&, const Caller&) {
     throw ControlError(BusError::kFailed, "This daemon does not run heartbeat-timeout ladders");
 }
 
@@ -227,6 +229,7 @@ class BusService::Impl final : public ManagerBase {
             if (status.mode != manager_.mode) names.emplace_back("Mode");
             if (status.maintenance_until_usec != manager_.maintenance_until_usec)
                 names.emplace_back("MaintenanceUntilUSec");
+            if (status.mode_source != manager_.mode_source) names.emplace_back("ModeSource");
             manager_ = status;
         }
         if (!names.empty()) emitPropertiesChangedSignal(kManagerInterface, names);
@@ -247,6 +250,12 @@ class BusService::Impl final : public ManagerBase {
         return guarded([&] {
             std::lock_guard lock(mutex_);
             return manager_.maintenance_until_usec;
+        });
+    }
+    std::string ModeSource() override {
+        return guarded([&] {
+            std::lock_guard lock(mutex_);
+            return manager_.mode_source;
         });
     }
 
@@ -315,11 +324,20 @@ class BusService::Impl final : public ManagerBase {
             const Caller caller = authorize("RequestFence");
             if (action == kHeartbeatTimeoutAction) {
                 require_reason(reason);
-                return handler_.request_heartbeat_fence(reason, caller);
+                return handler_.request_heartbeat_fence(reason, {}, caller).id;
             }
             const Action a = require_action(action);
             require_reason(reason);
             return handler_.request_fence(a, reason, caller);
+        });
+    }
+    std::tuple<uint64_t, std::string, std::string> RequestHeartbeatFence(
+        const std::string& reason, const std::map<std::string, std::string>& pool) override {
+        return guarded([&] {
+            const Caller caller = authorize("RequestHeartbeatFence");
+            require_reason(reason);
+            const HeartbeatFenceReply r = handler_.request_heartbeat_fence(reason, pool, caller);
+            return std::tuple<uint64_t, std::string, std::string>(r.id, r.reply, r.detail);
         });
     }
     std::string TestAction(const std::string& action) override {

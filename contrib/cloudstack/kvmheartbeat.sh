@@ -5,8 +5,10 @@
 #  - write: the file is replaced atomically (temporary file + rename), never truncated first;
 #    nothing is remounted and no qemu process is killed; an unmounted -m is refused;
 #  - read: the age in the DEAD line is the real one (the stock `return $diff` wraps at 256);
-#  - -c: the fence goes to iohealthd (RequestFence), which runs the configured ladder; it does
-#    not depend on the mount being there.
+#  - -c: the fence goes to iohealthd (RequestHeartbeatFence, naming this pool), which judges it
+#    by its evidence for the pool's mount; if iohealthd will not act, the fallback of
+#    /etc/default/iohealth-cloudstack runs (default: the stock fence). It does not depend on
+#    the mount being there.
 
 usage() {
   printf "Usage: %s\n                    -i nfs server ip\n                    -p nfs server path\n                    -m mount point\n                    -h host\n                    -r write/read hb log\n                    -c cleanup\n                    -t interval between read hb log\n" "$0"
@@ -77,7 +79,8 @@ write_heartbeat() {
   # One writer per host (the agent's KVMHAMonitor): temporaries left by a killed write go.
   rm -f "$hb_folder.hb-$host_ip".* 2>/dev/null
   local tmp=$hb_folder.hb-$host_ip.$$
-  if ! { date +%s > "$tmp" && mv -f "$tmp" "$hb_file"; } 2>/dev/null; then
+  # -T: a directory named like the file is an error, not a place to move the file into.
+  if ! { date +%s > "$tmp" && mv -f -T "$tmp" "$hb_file"; } 2>/dev/null; then
     rm -f "$tmp" 2>/dev/null
     echo "Failed to write $hb_file" >&2
     return 1
@@ -91,7 +94,8 @@ elif [ "$cflag" = 1 ]; then
   # shellcheck source=iohealth-fence.sh
   . "$(dirname "$(readlink -f "$0")")/iohealth-fence.sh"
   iohealth_fence kvmheartbeat.sh \
-    "kvmheartbeat.sh -c: the CloudStack agent could not write its heartbeat to $nfs_ip:$nfs_path on $mount_point"
+    "kvmheartbeat.sh -c: the CloudStack agent could not write its heartbeat to $nfs_ip:$nfs_path on $mount_point" \
+    server "$nfs_ip" export "$nfs_path" mount "$mount_point"
   exit $?
 else
   write_heartbeat

@@ -2,6 +2,8 @@
 # iohealth drop-in for CloudStack's scripts/vm/hypervisor/kvm/kvmspheartbeat.sh (StorPool and
 # Linstor pools). Same command line, output and exit codes as the stock script; `-c` hands the
 # fence to iohealthd instead of writing 'b' to /proc/sysrq-trigger (see docs/cloudstack.md).
+# The agent names no pool here: IOHEALTH_SP_RESOURCES in /etc/default/iohealth-cloudstack lists
+# the DRBD resources whose evidence decides (none: iohealthd fences on the request alone).
 
 usage() {
   printf "Usage: %s \n                    -c cleanup" "$0"
@@ -22,5 +24,6 @@ done
 # shellcheck source=iohealth-fence.sh
 . "$(dirname "$(readlink -f "$0")")/iohealth-fence.sh"
 iohealth_fence kvmspheartbeat.sh \
-  "kvmspheartbeat.sh -c: the CloudStack agent's storage health check failed"
+  "kvmspheartbeat.sh -c: the CloudStack agent's storage health check failed" \
+  resource "$(iohealth_setting IOHEALTH_SP_RESOURCES '')"
 exit $?

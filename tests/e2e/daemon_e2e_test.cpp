@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <string>
@@ -82,6 +83,7 @@ struct Scenario {
     std::string extra_sections;         // more [path] sections after [path test]
     bool loop_direct_io = false;
     bool no_bpf = false;
+    bool hung_at_start = false;  // the storage hangs before the daemon starts
 
     Scenario& with_policy(std::string p) {
         policy = std::move(p);
@@ -101,6 +103,10 @@ struct Scenario {
     }
     Scenario& without_bpf() {
         no_bpf = true;
+        return *this;
+    }
+    Scenario& already_hung() {
+        hung_at_start = true;
         return *this;
     }
 };
@@ -159,6 +165,11 @@ class DaemonE2eTest : public ::testing::Test {
                  // A backstop: an orphan never outlives the suite.
                  "--duration", "300"};
         if (setup.no_bpf) args_.push_back("--no-bpf");
+        if (setup.hung_at_start) {
+            fault("hang");
+            launch();
+            return;
+        }
         launch();
         const auto served = fs_->served();
         ASSERT_TRUE(eventually([&] { return fs_->served() >= served + 2; }, 10))
@@ -736,6 +747,60 @@ TEST_F(RestartE2eTest, RestartAfterRecoveryHasNoStaleDead) {
         },
         restarted + kRestartDeadAfter + 2);
     EXPECT_FALSE(bad) << bad->line;
+}
+
+// --- 10. after a fence (issue 13): the path that caused it, still dead at start ---
+
+// The host was rebooted for path 'test' by an earlier boot's fence; it starts with the path
+// still hung and no libvirt (policy default: hold). The episode starts at first sight and the
+// log says the path was already without progress; the ladder runs its lower rungs, the reboot
+// steps are held at crit with the reason; the path serving I/O again brings the full ladder
+// back and retires the record.
+TEST_F(DaemonE2eTest, PathStillDeadAfterTheFenceDoesNotRebootAgain) {
+    const std::string state = dir_->path() + "/state";
+    std::filesystem::create_directories(state);
+    std::ofstream(state + "/last-fence.json")
+        << R"({"version": 1, "path": "test", "device": "", "action": "graceful-reboot", )"
+        << R"("step": 3, "evidence": "no progress past dead_after 5s", )"
+        << R"("at_realtime_usec": 1796655628000000, "boot_id": "an-earlier-boot"})";
+    start(Scenario().already_hung());
+    const double started = t0_;
+    ASSERT_TRUE(testing::wait_for_text(last_output(),
+                                       "The last fence rebooted this host for path 'test'",
+                                       monotonic_seconds() + 2));
+    const auto dead = events_->wait_for(verdict_is("DEAD", started), started + kDeadAfter + 5);
+    ASSERT_TRUE(dead) << "no DEAD on storage hung at start";
+    EXPECT_GE(dead->at - started, kDeadAfter - kRounding) << "DEAD earlier than first sight";
+    EXPECT_TRUE(testing::wait_for_text(last_output(),
+                                       "was already without progress when iohealthd started",
+                                       monotonic_seconds() + 1));
+
+    const auto exhausted =
+        events_->wait_for(type_is("escalation-exhausted", dead->at), dead->at + 2 * kStepHold + 3);
+    ASSERT_TRUE(exhausted) << "the ladder did not run to its end";
+    std::vector<std::string> ran, held;
+    for (const auto& e : of_type("step-started")) ran.push_back(e.message.substr(0, 30));
+    for (const auto& e : of_type("fence-suppressed")) {
+        held.push_back(e.message);
+        EXPECT_NE(e.message.find("held: still dead after the fence at 2026-12-07 "),
+                  std::string::npos)
+            << e.line;
+        EXPECT_NE(e.message.find("libvirt unavailable (policy: hold)"), std::string::npos)
+            << e.line;
+    }
+    ASSERT_EQ(ran.size(), 2u) << joined(ran);
+    EXPECT_TRUE(ran[0].starts_with("dry-run: step 1 log-only")) << ran[0];
+    EXPECT_TRUE(ran[1].starts_with("dry-run: step 2 restart-agent")) << ran[1];
+    ASSERT_EQ(held.size(), 2u);
+    EXPECT_TRUE(held[0].starts_with("dry-run: step 3 graceful-reboot held")) << held[0];
+    EXPECT_TRUE(held[1].starts_with("dry-run: step 4 reboot held")) << held[1];
+
+    fault("release");
+    EXPECT_TRUE(testing::wait_for_text(
+        last_output(), "the full ladder is back (the path served I/O)", monotonic_seconds() + 3));
+    EXPECT_FALSE(std::filesystem::exists(state + "/last-fence.json"));
+    std::printf("measured: DEAD %.3f s after start on hung storage, reboot steps held: %zu\n",
+                dead->at - started, held.size());
 }
 
 }  // namespace

@@ -256,5 +256,20 @@ TEST_F(ActuatorBusTest, GracefulRebootWithNeitherServiceFails) {
     EXPECT_NE(result.detail.find("Failed to request a reboot"), std::string::npos) << result.detail;
 }
 
+// Issue 15, defect 1: while the bus is away (dbus-daemon stopped or restarting) the steps
+// that need it fail as failed steps with the reason; they neither hang nor throw.
+TEST(ActuatorWithoutBus, BusStepsFailAsFailedStepsWhenThereIsNoBus) {
+    const std::string gone = "unix:path=/nonexistent/iohealth-no-bus";
+    RestartAgentExecutor restart({gone, 5s, 10s});
+    const auto restarted = run(restart, restart_request());
+    EXPECT_FALSE(restarted.ok);
+    EXPECT_FALSE(restarted.detail.empty());
+    GracefulRebootExecutor reboot(reboot_options(gone));
+    const auto rebooted = run(reboot, reboot_request());
+    EXPECT_FALSE(rebooted.ok);
+    EXPECT_NE(rebooted.detail.find("Failed to request a reboot"), std::string::npos)
+        << rebooted.detail;
+}
+
 }  // namespace
 }  // namespace iohealth

@@ -1,8 +1,10 @@
 // The CloudStack drop-ins (contrib/cloudstack/): stdout and exit codes byte for byte against
 // the stock scripts' documented behaviour (tests/fixtures/cloudstack/), on a plain directory
-// bind-mounted onto itself as the pool's mount point; and the fence (-c) reaching a real
-// iohealthd (dry-run) on a system-like private bus, which runs its configured ladder cut by
-// agent.properties, asserted in its --event-log.
+// bind-mounted onto itself as the pool's mount point; the fallback when iohealthd will not act
+// (journaled at crit, on a test syslog socket); and the fence (-c) reaching a real iohealthd
+// on a system-like private bus, which judges it by its evidence for the pool (declined,
+// fencing, not-acting) and runs its ladder cut by agent.properties, asserted in its
+// --event-log. Every sysrq trigger is a test file.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -17,6 +19,7 @@
 #include "dbus/bus_names.h"
 #include "e2e/event_log.h"
 #include "run_command.h"
+#include "syslog_socket.h"
 #include "system_bus.h"
 
 namespace iohealth {
@@ -46,6 +49,8 @@ Expected expected(const std::string& name, const std::string& mount) {
     e.out = text.substr(at + marker.size());
     for (std::size_t p; (p = e.out.find("@MOUNT@")) != std::string::npos;)
         e.out.replace(p, 7, mount);
+    for (std::size_t p; (p = e.out.find("@SCRIPTS@")) != std::string::npos;)
+        e.out.replace(p, 9, kScripts);
     return e;
 }
 
@@ -67,6 +72,11 @@ class CloudstackDropinTest : public ::testing::Test {
         // A plain directory as the pool: the drop-in refuses to write under an unmounted -m.
         ASSERT_TRUE(testing::run_quiet({"mount", "--bind", mount_, mount_}));
         hb_ = mount_ + "/KVMHA/hb-10.1.1.1";
+        trigger_ = dir_ + "/dropin-sysrq-trigger";
+        std::ofstream(trigger_).flush();
+        defaults_ = dir_ + "/iohealth-cloudstack";  // absent: the documented defaults
+        syslog_ = std::make_unique<testing::SyslogSocket>(dir_ + "/log");
+        ASSERT_TRUE(syslog_->ok());
     }
     void TearDown() override {
         if (dir_.empty()) return;
@@ -75,8 +85,32 @@ class CloudstackDropinTest : public ::testing::Test {
         fs::remove_all(dir_, ec);
     }
 
+    // Every drop-in runs with the test seams: never the real sysrq trigger or /dev/log.
+    std::string seams() const {
+        return fmt::format(
+            "IOHEALTH_SYSRQ_TRIGGER={} IOHEALTH_CLOUDSTACK_DEFAULTS={} IOHEALTH_LOG_SOCKET={}",
+            trigger_, defaults_, syslog_->path());
+    }
+    CommandResult script(const std::string& name, const std::string& args,
+                         const std::string& env = "") {
+        return run_status(fmt::format("{} {} {}/{} {}", seams(), env, kScripts, name, args));
+    }
     CommandResult heartbeat(const std::string& args, const std::string& env = "") {
-        return run_status(fmt::format("{} {}/kvmheartbeat.sh {}", env, kScripts, args));
+        return script("kvmheartbeat.sh", args, env);
+    }
+    CommandResult smp(const std::string& args, const std::string& env = "") {
+        return script("kvmsmpheartbeat.sh", args, env);
+    }
+    void set_fallback(const std::string& value) {
+        std::ofstream(defaults_) << "# /etc/default/iohealth-cloudstack\n"
+                                 << "IOHEALTH_FENCE_FALLBACK=" << value << "\n";
+    }
+    // The syslog lines at `severity` that arrived since the last call.
+    std::vector<std::string> logged(int severity) {
+        std::vector<std::string> out;
+        for (auto& line : syslog_->lines())
+            if (line.starts_with(testing::user_priority(severity))) out.push_back(line);
+        return out;
     }
     std::string pool_args() const {
         return "-i 192.0.2.10 -p /export/primary -m " + mount_ + " -h 10.1.1.1";
@@ -91,7 +125,8 @@ class CloudstackDropinTest : public ::testing::Test {
         std::ofstream(hb_) << content;
     }
 
-    std::string dir_, mount_, hb_;
+    std::string dir_, mount_, hb_, trigger_, defaults_;
+    std::unique_ptr<testing::SyslogSocket> syslog_;
 };
 
 TEST_F(CloudstackDropinTest, ReadAlive) {
@@ -170,15 +205,112 @@ TEST_F(CloudstackDropinTest, UnknownOptionPrintsUsageAndExitsOne) {
     EXPECT_EQ(run_status(kScripts + "/kvmspheartbeat.sh -x").status, 1);
 }
 
-TEST_F(CloudstackDropinTest, FenceFallsBackToSysrqWhenIohealthdIsNotThere) {
-    const std::string trigger = dir_ + "/sysrq-trigger";
-    std::ofstream(trigger).flush();
-    const auto r = heartbeat(
-        pool_args() + " -c",
-        fmt::format("DBUS_SYSTEM_BUS_ADDRESS=unix:path={}/no-bus IOHEALTH_SYSRQ_TRIGGER={}", dir_,
-                    trigger));
+TEST_F(CloudstackDropinTest, ReadDirectoryIsAliveLikeStock) {
+    fs::create_directories(hb_);
+    expect_case("read-missing-file", heartbeat(pool_args() + " -r -t 60"));
+}
+
+TEST_F(CloudstackDropinTest, WriteOverADirectoryFailsLikeStock) {
+    // The stock `echo > dir` fails (exit 1); a plain `mv -f` would move the file into the
+    // directory and exit 0 with the heartbeat never updated.
+    fs::create_directories(hb_);
+    expect_case("write-directory", heartbeat(pool_args()));
+    EXPECT_TRUE(fs::is_empty(hb_)) << "the heartbeat went into the directory";
+}
+
+TEST_F(CloudstackDropinTest, NoIohealthdRunsTheStockFenceAndSaysSoAtCrit) {
+    const auto r = heartbeat(pool_args() + " -c",
+                             fmt::format("DBUS_SYSTEM_BUS_ADDRESS=unix:path={}/no-bus", dir_));
     expect_case("fence", r);
-    EXPECT_EQ(testing::read_text(trigger), "b\n");
+    EXPECT_EQ(testing::read_text(trigger_), "b\n");
+    const auto crit = logged(2);
+    ASSERT_EQ(crit.size(), 1u);
+    EXPECT_NE(crit[0].find("heartbeat: kvmheartbeat.sh: iohealthd will not act on the fence "
+                           "(iohealthd did not answer: "),
+              std::string::npos)
+        << crit[0];
+    EXPECT_NE(crit[0].find("IOHEALTH_FENCE_FALLBACK=stock-fence: running the stock fence (sync, "
+                           "5 s, sysrq reboot)."),
+              std::string::npos)
+        << crit[0];
+}
+
+TEST_F(CloudstackDropinTest, FallbackNoneRunsNothingAndSaysSoAtCrit) {
+    set_fallback("none");
+    const auto r = smp("-m " + mount_ + " -h 10.1.1.1 -c",
+                       fmt::format("DBUS_SYSTEM_BUS_ADDRESS=unix:path={}/no-bus", dir_));
+    expect_case("smp-fence", r);
+    EXPECT_EQ(testing::read_text(trigger_), "");
+    const auto crit = logged(2);
+    ASSERT_EQ(crit.size(), 1u);
+    EXPECT_NE(crit[0].find("kvmsmpheartbeat.sh: iohealthd will not act on the fence"),
+              std::string::npos);
+    EXPECT_NE(crit[0].find("IOHEALTH_FENCE_FALLBACK=none: nothing runs"), std::string::npos)
+        << crit[0];
+}
+
+TEST_F(CloudstackDropinTest, AnUnknownFallbackRunsTheStockFence) {
+    set_fallback("reboot-later");
+    const auto r =
+        run_status(fmt::format("{} DBUS_SYSTEM_BUS_ADDRESS=unix:path={}/no-bus "
+                               "{}/kvmspheartbeat.sh -c",
+                               seams(), dir_, kScripts));
+    expect_case("sp-fence", r);
+    EXPECT_EQ(testing::read_text(trigger_), "b\n");
+    const auto crit = logged(2);
+    ASSERT_EQ(crit.size(), 1u);
+    EXPECT_NE(crit[0].find("IOHEALTH_FENCE_FALLBACK='reboot-later' is not stock-fence or none"),
+              std::string::npos)
+        << crit[0];
+}
+
+// --- kvmsmpheartbeat.sh (SharedMountPoint)
+
+TEST_F(CloudstackDropinTest, SmpWriteAndReadFreshStaleMissingLikeStock) {
+    const std::string args = "-i x -p x -m " + mount_ + " -h 10.1.1.1";
+    expect_case("smp-read-missing", smp(args + " -r -t 60"));
+    expect_case("smp-write", smp(args));
+    ASSERT_TRUE(std::regex_match(testing::read_text(hb_), std::regex("[0-9]{10}\n")));
+    // Read in the second of the write: ALIVE (the stock `expr` takes an age of 0 for an error
+    // and reports 999997; docs/cloudstack.md).
+    expect_case("smp-read-alive", smp(args + " -r -t 60"));
+    write_hb(std::to_string(epoch_now() - 30) + "\n");
+    expect_case("smp-read-alive", smp(args + " -r -t 60"));
+    for (int attempt = 0; attempt < 5; ++attempt) {
+        const auto before = epoch_now();
+        write_hb(std::to_string(before - 100) + "\n");
+        const auto r = smp(args + " -r -t 60");
+        if (epoch_now() != before) continue;
+        expect_case("smp-read-dead", r);
+        break;
+    }
+    write_hb("");
+    expect_case("smp-read-empty", smp(args + " -r -t 60"));
+    write_hb("garbage\n");
+    expect_case("smp-read-garbage", smp(args + " -r -t 60"));
+    // No temporary file left beside it.
+    EXPECT_EQ(std::distance(fs::directory_iterator(mount_ + "/KVMHA"), fs::directory_iterator{}),
+              1);
+}
+
+TEST_F(CloudstackDropinTest, SmpDirectoryInTheWayLikeStockExceptTheWrite) {
+    fs::create_directories(hb_);
+    const std::string args = "-m " + mount_ + " -h 10.1.1.1";
+    expect_case("smp-read-missing", smp(args + " -r -t 60"));
+    expect_case("write-directory", smp(args));
+    EXPECT_TRUE(fs::is_empty(hb_)) << "the heartbeat went into the directory";
+}
+
+TEST_F(CloudstackDropinTest, SmpWriteThatCannotCreateTheFolder) {
+    ASSERT_TRUE(testing::run_quiet({"mount", "-o", "remount,bind,ro", mount_}));
+    const auto r = smp("-m " + mount_ + " -h 10.1.1.1");
+    expect_case("smp-write-cannot-create", r);
+    EXPECT_EQ(r.err, "Folder not writable: " + mount_ + "/KVMHA/");
+}
+
+TEST_F(CloudstackDropinTest, SmpBadArgumentsLikeStock) {
+    expect_case("smp-no-mount", smp("-h 10.1.1.1 -r"));
+    expect_case("smp-bad-option", smp("-m " + mount_ + " -x"));
 }
 
 // --- the fence through iohealthd
@@ -192,10 +324,14 @@ class CloudstackFenceTest : public CloudstackDropinTest {
         const fs::path work = bus_->dir() / "work";
         fs::create_directory(work);
         // One tick is 200 ms; every hold 1 s: the whole ladder runs in about 4 s.
+        // The pool iohealthd watches: a directory bind-mounted onto itself, served at once.
+        fs::create_directory(pool());
+        pool_mounted_ = testing::run_quiet({"mount", "--bind", pool(), pool()});
         std::ofstream(work / "iohealthd.conf")
             << "[daemon]\ndiscover = no\ntick = 200ms\nsysrq_trigger = " << sysrq() << "\n"
             << "[cloudstack]\nagent_properties = " << agent_properties() << "\n"
-            << "[policy]\nio_timeout = 1s\ngraceful_deadline = 1s\n";
+            << "[policy]\nio_timeout = 1s\ngraceful_deadline = 1s\n"
+            << "[path pool]\nmount = " << pool() << "\n";
         std::ofstream(sysrq()).flush();
         daemon_ =
             new testing::Child({IOHEALTHD, "-c", (work / "iohealthd.conf").string(), "--no-bpf",
@@ -203,9 +339,11 @@ class CloudstackFenceTest : public CloudstackDropinTest {
                                {}, -1, (work / "iohealthd.log").string());
         auto connection = sdbus::createSessionBusConnectionWithAddress(bus_->address());
         started_ = testing::wait_for_name(*connection, kBusName);
+        std::this_thread::sleep_for(1s);  // a few ticks of evidence for the pool
     }
     static void TearDownTestSuite() {
         delete daemon_;
+        if (pool_mounted_) testing::run_quiet({"umount", "-l", pool()});
         delete bus_;
     }
     void SetUp() override {
@@ -214,6 +352,22 @@ class CloudstackFenceTest : public CloudstackDropinTest {
         ASSERT_TRUE(bus_->ok()) << "dbus-daemon did not start";
         ASSERT_TRUE(started_) << "iohealthd did not take its bus name:\n"
                               << testing::read_text((bus_->dir() / "work/iohealthd.log").string());
+        ASSERT_TRUE(pool_mounted_);
+        set_fallback("none");  // dry-run is not-acting: no 5 s stock fence in each test
+        set_mode("dry-run");
+        std::ofstream(sysrq()).flush();
+    }
+    void TearDown() override {
+        if (bus_ && bus_->ok() && started_) set_mode("dry-run");
+        CloudstackDropinTest::TearDown();
+    }
+
+    static std::string pool() { return (bus_->dir() / "pool").string(); }
+    void set_mode(const std::string& mode) {
+        ASSERT_TRUE(testing::run_quiet({"busctl", "--address=" + bus_->address(), "call",
+                                        std::string(kBusName), std::string(kManagerPath),
+                                        std::string(kManagerInterface), "SetMode", "sts", mode, "0",
+                                        "test"}));
     }
 
     static std::string sysrq() { return (bus_->dir() / "work/sysrq-trigger").string(); }
@@ -226,7 +380,9 @@ class CloudstackFenceTest : public CloudstackDropinTest {
     // Runs `command`, then returns the actions the new heartbeat-timeout ladder started (in
     // order) once iohealthd says it is exhausted.
     std::vector<std::string> ladder_run_by(const std::function<CommandResult()>& command,
-                                           const std::string& fixture) {
+                                           const std::string& fixture,
+                                           const std::string& ladder = "heartbeat-timeout#",
+                                           const std::string& step_prefix = "dry-run: step ") {
         const testing::EventLog log(event_log());
         const std::size_t before = log.read().size();
         const double start = testing::monotonic_seconds();
@@ -234,14 +390,18 @@ class CloudstackFenceTest : public CloudstackDropinTest {
         const auto started = log.wait_for(
             [&](const testing::LoggedEvent& e) {
                 return e.at >= start && e.type == "escalation-started" &&
-                       e.path.starts_with("heartbeat-timeout#");
+                       e.path.starts_with(ladder);
             },
             start + 5);
         EXPECT_TRUE(started) << "no ladder started in iohealthd";
         if (!started) return {};
         const auto exhausted = log.wait_for(
             [&](const testing::LoggedEvent& e) {
-                return e.type == "escalation-exhausted" && e.path == started->path;
+                // An armed sysrq step is the end: the host would be gone.
+                return e.path == started->path &&
+                       (e.type == "escalation-exhausted" ||
+                        (e.type == "step-succeeded" && e.message.starts_with("step ") &&
+                         e.message.find(" reboot succeeded") != std::string::npos));
             },
             start + 15);
         EXPECT_TRUE(exhausted) << "the ladder did not finish";
@@ -250,7 +410,8 @@ class CloudstackFenceTest : public CloudstackDropinTest {
         for (std::size_t i = before; i < events.size(); ++i) {
             const auto& e = events[i];
             if (e.path != started->path || e.type != "step-started") continue;
-            EXPECT_TRUE(e.message.starts_with("dry-run: step ")) << e.line;
+            if (e.message.starts_with("rebooting now")) continue;  // the sysrq step's record
+            EXPECT_TRUE(e.message.starts_with(step_prefix)) << e.line;
             std::smatch m;
             const std::string msg = e.message;
             if (std::regex_search(msg, m, std::regex("step [0-9]+ ([a-z-]+) started")))
@@ -262,6 +423,7 @@ class CloudstackFenceTest : public CloudstackDropinTest {
     static inline testing::SystemLikeBus* bus_ = nullptr;
     static inline testing::Child* daemon_ = nullptr;
     static inline bool started_ = false;
+    static inline bool pool_mounted_ = false;
 };
 
 TEST_F(CloudstackFenceTest, AgentDefaultRunsTheWholeConfiguredLadderDryRun) {
@@ -283,9 +445,8 @@ TEST_F(CloudstackFenceTest, FenceActionCutsTheLadder) {
 
 TEST_F(CloudstackFenceTest, GracefulRebootNeverReachesSysrq) {
     std::ofstream(agent_properties()) << "kvm.heartbeat.fence.action=graceful-reboot\n";
-    const auto steps = ladder_run_by(
-        [&] { return run_status(bus_env() + " " + kScripts + "/kvmspheartbeat.sh -c"); },
-        "sp-fence");
+    const auto steps =
+        ladder_run_by([&] { return script("kvmspheartbeat.sh", "-c", bus_env()); }, "sp-fence");
     EXPECT_EQ(steps, (std::vector<std::string>{"log-only", "restart-agent", "graceful-reboot"}));
 }
 
@@ -297,6 +458,71 @@ TEST_F(CloudstackFenceTest, RebootOnTimeoutFalseIsLogOnly) {
     EXPECT_EQ(steps, std::vector<std::string>{"log-only"});
 }
 
+TEST_F(CloudstackFenceTest, DryRunIsNotActingAndTheStockFenceRunsByDefault) {
+    std::filesystem::remove(defaults_);
+    std::ofstream(agent_properties()) << "kvm.heartbeat.fence.action=log-only\n";
+    const auto steps =
+        ladder_run_by([&] { return heartbeat(pool_args() + " -c", bus_env()); }, "fence");
+    EXPECT_EQ(steps, std::vector<std::string>{"log-only"});  // described by iohealthd
+    EXPECT_EQ(testing::read_text(trigger_), "b\n") << "the stock fence did not run";
+    const auto crit = logged(2);
+    ASSERT_EQ(crit.size(), 1u);
+    EXPECT_TRUE(std::regex_search(
+        crit[0], std::regex("iohealthd will not act on the fence \\(request [0-9]+: dry-run: "
+                            "would be fencing: no monitored path for 192.0.2.10:/export/primary "
+                            "on .* \\(kvmheartbeat.sh\\): the agent's request is the evidence\\); "
+                            "IOHEALTH_FENCE_FALLBACK=stock-fence: running the stock fence")))
+        << crit[0];
+}
+
+TEST_F(CloudstackFenceTest, DisarmedIsNotActingAndTheFallbackDecides) {
+    set_mode("disarmed");
+    const auto r = smp("-m " + pool() + " -h 10.1.1.1 -c", bus_env());
+    expect_case("smp-fence", r);
+    const auto crit = logged(2);
+    ASSERT_EQ(crit.size(), 1u);
+    EXPECT_NE(crit[0].find(": disarmed: would be declined: CloudStack asked to fence"),
+              std::string::npos)
+        << crit[0];
+    EXPECT_NE(crit[0].find("IOHEALTH_FENCE_FALLBACK=none: nothing runs"), std::string::npos);
+    EXPECT_EQ(testing::read_text(trigger_), "");
+}
+
+TEST_F(CloudstackFenceTest, ArmedDeclinesWhileThePoolProgresses) {
+    std::ofstream(agent_properties()) << "# stock agent.properties\n";
+    set_mode("armed");
+    const testing::EventLog log(event_log());
+    const double start = testing::monotonic_seconds();
+    const auto steps = ladder_run_by(
+        [&] {
+            return heartbeat("-i 192.0.2.10 -p /export/primary -m " + pool() + " -h 10.1.1.1 -c",
+                             bus_env());
+        },
+        "fence", "heartbeat-declined#", "step ");
+    EXPECT_EQ(steps, std::vector<std::string>{"log-only"}) << "a reboot rung ran";
+    const auto declined = log.wait_for(
+        [&](const testing::LoggedEvent& e) { return e.at >= start && e.type == "fence-declined"; },
+        start + 5);
+    ASSERT_TRUE(declined) << "no fence-declined event";
+    EXPECT_EQ(declined->path, "pool");
+    EXPECT_TRUE(std::regex_search(
+        declined->message,
+        std::regex("heartbeat fence request [0-9]+ from 192.0.2.10:/export/primary on .*pool "
+                   "\\(kvmheartbeat.sh\\) declined: CloudStack asked to fence after its "
+                   "heartbeat writes timed out; the storage is slow but progressing: path pool "
+                   "\\(.*pool\\) is HEALTHY: ")))
+        << declined->line;
+    const auto warnings = logged(4);
+    ASSERT_EQ(warnings.size(), 1u);
+    EXPECT_NE(warnings[0].find("kvmheartbeat.sh: unable to write the heartbeat to the storage; "
+                               "iohealthd declined the reboot (request "),
+              std::string::npos)
+        << warnings[0];
+    EXPECT_TRUE(logged(2).empty()) << "a declined fence is no fallback";
+    EXPECT_EQ(testing::read_text(trigger_), "") << "the drop-in fenced";
+    EXPECT_EQ(testing::read_text(sysrq()), "") << "iohealthd fenced";
+}
+
 TEST_F(CloudstackFenceTest, FenceDoesNotNeedTheMount) {
     // C8: the stock -c tries to remount first and never reaches the fence when that fails.
     std::ofstream(agent_properties()) << "kvm.heartbeat.fence.action=log-only\n";
@@ -304,6 +530,26 @@ TEST_F(CloudstackFenceTest, FenceDoesNotNeedTheMount) {
     const auto steps =
         ladder_run_by([&] { return heartbeat(pool_args() + " -c", bus_env()); }, "fence");
     EXPECT_EQ(steps, std::vector<std::string>{"log-only"});
+}
+
+// Last in the suite: after an armed sysrq step its ladder never finishes (the host would be
+// gone), so a later request would join it.
+TEST_F(CloudstackFenceTest, ArmedFencesWithoutEvidenceForThePool) {
+    std::ofstream(agent_properties()) << "# stock agent.properties\n";
+    set_mode("armed");
+    const auto steps = ladder_run_by([&] { return heartbeat(pool_args() + " -c", bus_env()); },
+                                     "fence", "heartbeat-timeout#", "step ");
+    // restart-agent and graceful-reboot fail (no systemd, no logind on the test bus); the
+    // sysrq step writes the test trigger.
+    EXPECT_EQ(steps,
+              (std::vector<std::string>{"log-only", "restart-agent", "graceful-reboot", "reboot"}));
+    EXPECT_EQ(testing::read_text(sysrq()), "b");
+    const auto notices = logged(5);
+    ASSERT_FALSE(notices.empty());
+    EXPECT_NE(notices[0].find("fence handed to iohealthd (request "), std::string::npos)
+        << notices[0];
+    EXPECT_TRUE(logged(2).empty());
+    EXPECT_EQ(testing::read_text(trigger_), "");
 }
 
 }  // namespace

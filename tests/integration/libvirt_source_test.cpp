@@ -6,7 +6,9 @@
 #include "sources/libvirt/libvirt_source.h"
 
 #include <libvirt/libvirt.h>
+#include <sys/socket.h>
 #include <sys/sysmacros.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -21,6 +23,7 @@
 #include "integration/scoped_mount.h"
 #include "integration/temp_dir.h"
 #include "sources/libvirt/libvirt_path_vms.h"
+#include "unit/log_capture.h"
 
 namespace iohealth {
 namespace {
@@ -249,6 +252,47 @@ TEST(LibvirtSourceTest, RetriesUntilTheConnectionWorks) {
     EXPECT_TRUE(eventually([&] { return source.snapshot().connected; })) << source.snapshot().error;
     EXPECT_NE(find_vm(source.snapshot(), "vm-late"), nullptr);
     EXPECT_TRUE(source.snapshot().error.empty());
+}
+
+// Issue 15: a libvirtd that accepts and never answers (SIGSTOP) held the source in
+// virConnectOpen, silently, for as long as it hung. Now the attempt is given up after
+// connect_timeout, said once, and retried after the backoff; stop() does not wait for it.
+TEST(LibvirtSourceTest, AConnectThatNeverAnswersTimesOutAndBacksOff) {
+    TempDir dir;
+    const std::string socket_path = dir.path() + "/silent.sock";
+    const int listener = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", socket_path.c_str());
+    ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    ASSERT_EQ(::listen(listener, 16), 0);  // connections wait in the backlog, unanswered
+
+    LogCapture log;
+    SteadyClock clock;
+    LibvirtSource::Options o;
+    o.uri = "qemu+unix:///system?socket=" + socket_path;
+    o.connect_timeout = 300ms;
+    o.retry_min = 100ms;
+    o.retry_max = 200ms;
+    auto source = std::make_unique<LibvirtSource>(o, clock);
+    const auto start = std::chrono::steady_clock::now();
+    source->start();
+    ASSERT_TRUE(eventually([&] {
+        return source->snapshot().error.find("did not finish within 300ms") != std::string::npos;
+    })) << source->snapshot().error;
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 2s);
+    EXPECT_FALSE(source->snapshot().connected);
+    std::this_thread::sleep_for(1s);  // further attempts time out the same way: said once
+    int said = 0;
+    for (const auto& line : log.lines())
+        if (line.find("did not finish within 300ms; no VM list yet, reconnecting") !=
+            std::string::npos)
+            ++said;
+    EXPECT_EQ(said, 1);
+    const auto stopping = std::chrono::steady_clock::now();
+    source.reset();
+    EXPECT_LT(std::chrono::steady_clock::now() - stopping, 1s);
+    ::close(listener);  // the attempts left behind fail now and end
 }
 
 }  // namespace

@@ -48,6 +48,9 @@ std::vector<Event> fullest_events() {
     armed.to.mode = Mode::kArmed;
     armed.reason = "why";
     out.push_back(event_for(armed, {}));
+    FenceDeclinedSeen declined{
+        7, "10.0.0.5:/export on /mnt/pool", "pool", "/mnt/pool", "why", c.assessment};
+    out.push_back(fence_declined(declined, {}));
     return out;
 }
 

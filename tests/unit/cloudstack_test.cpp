@@ -1,11 +1,13 @@
 // CloudStack integration, pure parts: agent.properties as the agent reads it, what each
 // heartbeat-fence setting cuts from the configured ladder, and the host ladder that runs it
 // (virtual time).
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
 
 #include "cloudstack/agent_properties.h"
+#include "cloudstack/fence_decision.h"
 #include "cloudstack/heartbeat_fence.h"
 #include "core/host_ladder.h"
 
@@ -59,12 +61,24 @@ TEST(AgentProperties, BooleansAsCommonsBeanutilsConvertsThem) {
         EXPECT_TRUE(agent(std::string("reboot.host.and.alert.management.on.heartbeat.timeout=") + v)
                         .reboot_on_heartbeat_timeout)
             << v;
-    const auto bad = agent("reboot.host.and.alert.management.on.heartbeat.timeout=maybe\n");
-    EXPECT_TRUE(bad.reboot_on_heartbeat_timeout);  // the agent falls back to its default
+    // Anything else is a conversion error, which the agent's converter answers with false.
+    for (const char* v : {"maybe", "flase", "true  ", "TRUE\t", "yes please", "2"}) {
+        const auto bad =
+            agent(std::string("reboot.host.and.alert.management.on.heartbeat.timeout=") + v);
+        EXPECT_FALSE(bad.reboot_on_heartbeat_timeout) << v;
+        EXPECT_EQ(bad.notes.size(), 1u) << v;
+    }
+    const auto bad = agent("reboot.host.and.alert.management.on.heartbeat.timeout=maybe\r\n");
     ASSERT_EQ(bad.notes.size(), 1u);
     EXPECT_EQ(bad.notes[0],
               "agent.properties: reboot.host.and.alert.management.on.heartbeat.timeout = 'maybe' "
-              "is not a Boolean; the agent uses its default, true");
+              "is not a Boolean the agent recognises; it reads false (commons-beanutils' "
+              "default), so the agent never fences");
+    // Blank (spaces only) is the default, true; leading blanks are the separator's.
+    EXPECT_TRUE(agent("reboot.host.and.alert.management.on.heartbeat.timeout =   \n")
+                    .reboot_on_heartbeat_timeout);
+    EXPECT_FALSE(agent("reboot.host.and.alert.management.on.heartbeat.timeout =   no\r\n")
+                     .reboot_on_heartbeat_timeout);
 }
 
 TEST(AgentProperties, MissingFileIsAnErrorNamingIt) {
@@ -149,6 +163,110 @@ PathPolicy policy_with(std::vector<LadderStep> ladder) {
     PathPolicy p;
     p.ladder = std::move(ladder);
     return p;
+}
+
+PathEvidence evidence(std::string name, PathKind kind, std::string target, Verdict v) {
+    PathEvidence p{std::move(name), kind, std::move(target), true, {}};
+    p.assessment.verdict = v;
+    p.assessment.reason = "p99 2.1 s, 40 completions";
+    return p;
+}
+
+EffectiveMode mode(Mode m) {
+    return {m, false, std::nullopt};
+}
+
+const HeartbeatPool kNfsPool = heartbeat_pool({{"script", "kvmheartbeat.sh"},
+                                               {"server", "10.0.0.5"},
+                                               {"export", "/export/primary"},
+                                               {"mount", "/mnt/3e5a6b8c/"}});
+
+TEST(HeartbeatFenceDecision, ProgressingPathDeclinesAndNamesTheEvidence) {
+    for (const Verdict v :
+         {Verdict::kHealthy, Verdict::kContended, Verdict::kDegraded, Verdict::kRecovering}) {
+        const auto d =
+            decide_heartbeat_fence(kNfsPool,
+                                   {evidence("sda", PathKind::kDevice, "/dev/sda", Verdict::kDead),
+                                    evidence("primary", PathKind::kMount, "/mnt/3e5a6b8c", v)},
+                                   mode(Mode::kArmed));
+        EXPECT_EQ(d.reply, FenceReply::kDeclined) << to_string(v);
+        EXPECT_EQ(d.evidence, FenceCase::kProgressing);
+        ASSERT_TRUE(d.path);
+        EXPECT_EQ(d.path->name, "primary");
+        EXPECT_EQ(d.detail,
+                  fmt::format("CloudStack asked to fence after its heartbeat writes timed out; "
+                              "the storage is slow but progressing: path primary (/mnt/3e5a6b8c) "
+                              "is {}: p99 2.1 s, 40 completions",
+                              to_string(v)));
+    }
+}
+
+TEST(HeartbeatFenceDecision, NoProgressFences) {
+    for (const Verdict v : {Verdict::kStalled, Verdict::kDead}) {
+        const auto d = decide_heartbeat_fence(
+            kNfsPool, {evidence("primary", PathKind::kMount, "/mnt/3e5a6b8c", v)},
+            mode(Mode::kArmed));
+        EXPECT_EQ(d.reply, FenceReply::kFencing);
+        EXPECT_EQ(d.evidence, FenceCase::kNoProgress);
+        EXPECT_TRUE(d.detail.starts_with("no progress: path primary")) << d.detail;
+    }
+}
+
+TEST(HeartbeatFenceDecision, OneStuckResourceOfALinstorPoolFences) {
+    const auto pool = heartbeat_pool({{"script", "kvmspheartbeat.sh"}, {"resource", "r0 r1"}});
+    const std::vector<PathEvidence> paths{
+        evidence("r0", PathKind::kDrbd, "r0", Verdict::kContended),
+        evidence("r1", PathKind::kDrbd, "r1", Verdict::kStalled)};
+    EXPECT_EQ(decide_heartbeat_fence(pool, paths, mode(Mode::kArmed)).evidence,
+              FenceCase::kNoProgress);
+    EXPECT_EQ(decide_heartbeat_fence(pool, {paths[0]}, mode(Mode::kArmed)).reply,
+              FenceReply::kDeclined);
+}
+
+TEST(HeartbeatFenceDecision, NoPathOrNoEvidenceFencesAndSaysWhich) {
+    auto d = decide_heartbeat_fence(
+        kNfsPool, {evidence("other", PathKind::kMount, "/mnt/other", Verdict::kHealthy)},
+        mode(Mode::kArmed));
+    EXPECT_EQ(d.reply, FenceReply::kFencing);
+    EXPECT_EQ(d.evidence, FenceCase::kNoPath);
+    EXPECT_EQ(d.detail,
+              "no monitored path for 10.0.0.5:/export/primary on /mnt/3e5a6b8c/ "
+              "(kvmheartbeat.sh): the agent's request is the evidence");
+    PathEvidence pending =
+        evidence("primary", PathKind::kMount, "/mnt/3e5a6b8c", Verdict::kHealthy);
+    pending.assessed = false;
+    d = decide_heartbeat_fence(kNfsPool, {pending}, mode(Mode::kArmed));
+    EXPECT_EQ(d.reply, FenceReply::kFencing);
+    EXPECT_EQ(d.evidence, FenceCase::kNoEvidence);
+    // The old RequestFence "heartbeat-timeout" names no pool.
+    EXPECT_EQ(decide_heartbeat_fence(heartbeat_pool({}), {pending}, mode(Mode::kArmed)).evidence,
+              FenceCase::kNoPath);
+}
+
+TEST(HeartbeatFenceDecision, NotArmedIsNotActingWhateverTheEvidence) {
+    const std::vector<PathEvidence> paths{
+        evidence("primary", PathKind::kMount, "/mnt/3e5a6b8c", Verdict::kContended)};
+    for (const Mode m : {Mode::kDryRun, Mode::kDisarmed}) {
+        const auto d = decide_heartbeat_fence(kNfsPool, paths, mode(m));
+        EXPECT_EQ(d.reply, FenceReply::kNotActing);
+        EXPECT_EQ(d.evidence, FenceCase::kProgressing);
+        EXPECT_TRUE(d.detail.find(": would be declined: ") != std::string::npos) << d.detail;
+    }
+    const auto d = decide_heartbeat_fence(
+        kNfsPool, paths, {Mode::kDisarmed, true, TimePoint{std::chrono::hours(1)}});
+    EXPECT_EQ(d.reply, FenceReply::kNotActing);
+    EXPECT_TRUE(d.detail.starts_with("maintenance: would be declined")) << d.detail;
+}
+
+TEST(HeartbeatFencePlan, DeclinedKeepsOnlyTheGentleSteps) {
+    const auto plan = heartbeat_fence_plan(kConfigured, std::nullopt);
+    EXPECT_EQ(actions(declined_plan(plan, false).ladder), std::vector<Action>{Action::kLogOnly});
+    EXPECT_EQ(actions(declined_plan(plan, true).ladder),
+              (std::vector<Action>{Action::kLogOnly, Action::kRestartAgent}));
+    // A ladder without log-only still logs.
+    const auto reboot_only = heartbeat_fence_plan({{Action::kReboot, 10s}}, std::nullopt);
+    EXPECT_EQ(actions(declined_plan(reboot_only, true).ladder),
+              std::vector<Action>{Action::kLogOnly});
 }
 
 TEST(HostLadder, WalksTheLadderWithItsHoldsThenFinishes) {

@@ -38,6 +38,7 @@ uri = qemu:///system                     ; (default)
 # the CloudStack agent's fence settings (docs/cloudstack.md)
 [cloudstack]
 agent_properties =                       ; (default)
+restart_agent_when_declined = no         ; (default)
 
 # the policy of discovered disks, and the base of every [path]
 [policy]

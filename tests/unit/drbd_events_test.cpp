@@ -198,5 +198,40 @@ TEST(DrbdState, BadNumberIsReportedAndTheRestApplies) {
     EXPECT_EQ(resource(s, "r0").devices.at(0).upper_pending, 1u);
 }
 
+// drbd-utils prints resync-suspended with resync_susp_str(): "no", or user, peer and
+// dependency in that order joined by commas; never "yes" (issue 15: every real paused resync
+// was rejected as invalid).
+TEST(DrbdState, ResyncSuspendedAsDrbdUtilsPrintsIt) {
+    using R = DrbdPeerDevice::ResyncSuspended;
+    const std::pair<const char*, R> cases[] = {
+        {"no", R{}},
+        {"user", R{true, false, false}},
+        {"peer", R{false, true, false}},
+        {"dependency", R{false, false, true}},
+        {"user,peer", R{true, true, false}},
+        {"peer,dependency", R{false, true, true}},
+        {"user,peer,dependency", R{true, true, true}},
+    };
+    for (const auto& [text, expected] : cases) {
+        DrbdState s;
+        const auto errors = s.apply_text(
+            std::string("exists peer-device name:r0 peer-node-id:0 conn-name:peer volume:0 "
+                        "replication:PausedSyncS resync-suspended:") +
+            text + " out-of-sync:31164\n");
+        EXPECT_TRUE(errors.empty()) << text << ": " << errors.front();
+        EXPECT_EQ(resource(s, "r0").peer_devices.at({0, 0}).resync_suspended, expected) << text;
+    }
+    for (const char* bad : {"yes", "user,,peer", "user,user", "peer,", ",user", "paused"}) {
+        DrbdState s;
+        const auto errors = s.apply_text(
+            std::string("exists peer-device name:r0 peer-node-id:0 volume:0 resync-suspended:") +
+            bad + "\n");
+        ASSERT_EQ(errors.size(), 1u) << bad;
+        EXPECT_TRUE(
+            errors[0].starts_with(std::string("resync-suspended '") + bad + "' is not valid"))
+            << errors[0];
+    }
+}
+
 }  // namespace
 }  // namespace iohealth

@@ -186,5 +186,49 @@ TEST_F(DrbdSourceTest, StopsPromptlyWhileTheChildRuns) {
     EXPECT_LT(std::chrono::steady_clock::now() - start, 1s);
 }
 
+// Issue 15: a paused resync prints resync-suspended:user with statistics that change on every
+// line; it is state, not a warning.
+TEST_F(DrbdSourceTest, PausedResyncLinesAreNotWarnings) {
+    std::string stream = fixture_text("drbd", "now-84-uptodate.txt");
+    for (int i = 0; i < 100; ++i)
+        stream +=
+            "change peer-device name:r0 peer-node-id:0 conn-name:peer volume:0 "
+            "replication:PausedSyncS resync-suspended:user,dependency out-of-sync:" +
+            std::to_string(31164 - i) + "\n";
+    write("stream.txt", stream);
+    LogCapture log;
+    DrbdSource source(options_, clock_);
+    source.collect({path("r0")}, clock_.now());
+    ASSERT_TRUE(eventually([&] { return stream_runs() == 1; }));
+    std::this_thread::sleep_for(300ms);
+    EXPECT_EQ(count(log.lines(), "[warning]"), 0) << log.lines().front();
+}
+
+// Issue 15: warnings were deduplicated by their text (which quotes changing statistics) and
+// capped at 32 for the daemon's lifetime. Now each kind is logged at most once per
+// warn_every, the ones held back are counted, and a kind is never silenced for good.
+TEST_F(DrbdSourceTest, OddLinesAreWarnedByKindRateLimitedAndNeverSilencedForGood) {
+    options_.warn_every = 400ms;
+    std::string stream = fixture_text("drbd", "now-84-uptodate.txt");
+    for (int i = 0; i < 40; ++i)
+        stream +=
+            "change peer-device name:r0 peer-node-id:0 conn-name:peer volume:0 "
+            "out-of-sync:" +
+            std::to_string(i) + "x\n";
+    write("stream.txt", stream);
+    write("stream-exit", "");  // each run of the child prints the 40 lines again
+    LogCapture log;
+    const auto start = std::chrono::steady_clock::now();
+    DrbdSource source(options_, clock_);
+    source.collect({path("r0")}, clock_.now());
+    ASSERT_TRUE(eventually([&] { return count(log.lines(), "more like it since the last") > 0; }))
+        << count(log.lines(), "events2 line");
+    const auto elapsed = std::chrono::steady_clock::now() - start;
+    const int fields = count(log.lines(), "DRBD: events2 line");
+    EXPECT_GE(fields, 2);  // the first at once, the next after warn_every
+    EXPECT_LE(fields, 1 + int(elapsed / options_.warn_every) + 1);
+    EXPECT_GE(stream_runs() * 40, 80);  // far more odd lines than warnings
+}
+
 }  // namespace
 }  // namespace iohealth

@@ -185,6 +185,51 @@ TEST(LibvirtPathVms, AnIoErrorCountsOnceOnThePathOfItsDisk) {
     EXPECT_EQ(tracker.collect(s, paths)["nfs"].io_errors, 1u);
 }
 
+// Issue 15: a guest with a disk on each of two paths paused on an I/O error of one of them; the
+// pause is the named disk's path's fact, not the other's.
+TEST(LibvirtPathVms, APauseIsBlamedOnThePathOfTheDiskTheEventNamed) {
+    Vm lvtest = vm("lvtest", {on_drbd()}, VIR_DOMAIN_PAUSED, VIR_DOMAIN_PAUSED_IOERROR);
+    lvtest.disks.push_back({"vdb", "virtio-disk1", "disk", {on_nfs("/mnt/pool1/lvtest.qcow2")}});
+    VmSnapshot s;
+    s.vms = {lvtest};
+    s.io_errors.push_back({1, {}, "lvtest", "vda", "/dev/drbd1000", "", {on_drbd()}});
+    const PathConfig nfs = path("nfs", PathKind::kMount, "/mnt/pool1");
+    const PathConfig drbd = path("r0", PathKind::kDrbd, "r0");
+    const std::vector<WatchedPath> paths{{&nfs, makedev(0, 61)}, {&drbd, makedev(147, 1000)}};
+    PathVmTracker tracker;
+    auto out = tracker.collect(s, paths);
+    EXPECT_EQ(out["r0"].paused_on_io_error, std::vector<std::string>{"lvtest"});
+    EXPECT_TRUE(out["nfs"].paused_on_io_error.empty());
+    EXPECT_EQ(out["nfs"].vms, (std::vector<VmOnPath>{{"lvtest", "paused (I/O error)"}}));
+    // The next ticks too (the event is counted once, the pause stays where it was).
+    s.io_errors.clear();
+    out = tracker.collect(s, paths);
+    EXPECT_EQ(out["r0"].paused_on_io_error, std::vector<std::string>{"lvtest"});
+    EXPECT_TRUE(out["nfs"].paused_on_io_error.empty());
+    // Resumed, then paused again with no event seen: every path it has a disk on.
+    s.vms[0].state = VIR_DOMAIN_RUNNING;
+    tracker.collect(s, paths);
+    s.vms[0].state = VIR_DOMAIN_PAUSED;
+    out = tracker.collect(s, paths);
+    EXPECT_EQ(out["nfs"].paused_on_io_error, std::vector<std::string>{"lvtest"});
+    EXPECT_EQ(out["r0"].paused_on_io_error, std::vector<std::string>{"lvtest"});
+}
+
+// Issue 15: QEMU's driver sends an empty reason for most I/O errors.
+TEST(LibvirtPathVms, AnEmptyReasonSaysTheHypervisorGaveNone) {
+    VmSnapshot s;
+    s.vms = {vm("lvtest", {on_drbd()})};
+    s.io_errors.push_back({1, {}, "lvtest", "vda", "/dev/drbd1000", "", {on_drbd()}});
+    const PathConfig drbd = path("r0", PathKind::kDrbd, "r0");
+    PathVmTracker tracker;
+    auto out = tracker.collect(s, {{&drbd, makedev(147, 1000)}});
+    StorageFacts f;
+    add_vm_facts(out["r0"], f);
+    EXPECT_EQ(describe_vm_facts(f),
+              "1 VM I/O error (latest lvtest vda: I/O error (no reason given by the hypervisor))");
+    EXPECT_EQ(io_error_reason_text("enospc"), "enospc");
+}
+
 TEST(LibvirtPathVms, TheFactsNameTheErrorsAndThePausedGuests) {
     PathVms p;
     p.io_errors = 3;

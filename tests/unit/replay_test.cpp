@@ -141,12 +141,12 @@ TEST(JournalFields, CarryMessageIdPriorityAndEvidence) {
 
 TEST(JournalFields, EveryEventTypeHasItsOwnMessageId) {
     std::set<std::string_view> ids;
-    for (int t = 0; t <= static_cast<int>(EventType::kStuckRequest); ++t) {
+    for (int t = 0; t < kEventTypes; ++t) {
         const auto id = message_id(static_cast<EventType>(t));
         EXPECT_EQ(id.size(), 32u) << to_string(static_cast<EventType>(t));
         ids.insert(id);
     }
-    EXPECT_EQ(ids.size(), static_cast<std::size_t>(EventType::kStuckRequest) + 1);
+    EXPECT_EQ(ids.size(), static_cast<std::size_t>(kEventTypes));
 }
 
 }  // namespace

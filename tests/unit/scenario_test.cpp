@@ -181,6 +181,41 @@ TEST(Scenario, ErrorOnlyPathUnderFencePolicyIsDeadAtTheDeadline) {
     EXPECT_FALSE(run.requests.empty());
 }
 
+// Issue 15: a probe that fails in microseconds (a short read, EIO) is failing, not stuck; the
+// verdicts and the DEAD time are those of the test above.
+TEST(Scenario, HeartbeatThatFailsFastIsFailingNotStuck) {
+    Simulation sim(base_policy());
+    const SimRun run = sim.run({{Storage::kHealthy, kLeadIn}, {Storage::kFailing, 60s}});
+    ASSERT_TRUE(run.ever(Verdict::kDead));
+    bool failing = false;
+    for (const Assessment& a : run.assessments) {
+        EXPECT_EQ(a.reason.find("heartbeat stuck"), std::string::npos) << a.reason;
+        failing = failing || a.reason.find("heartbeat failing") != std::string::npos;
+    }
+    EXPECT_TRUE(failing);
+    const Assessment& last = run.assessments.back();
+    EXPECT_NE(last.reason.find("failed probes, the last in 5ms: EIO; last success"),
+              std::string::npos)
+        << last.reason;
+    EXPECT_GT(last.heartbeat_failures, 10u);
+    EXPECT_EQ(last.heartbeat_error, "EIO");
+}
+
+TEST(Scenario, ALostOrReplacedDeviceIsSaidInTheReasonOfEveryVerdict) {
+    Simulation sim(base_policy());
+    sim.facts = [](TimePoint now, StorageFacts& f) {
+        if (now < TimePoint{} + 40s) return;
+        f.device_fate = DeviceFate::kReplaced;
+        f.device_detail = "loop3 now reads /b.img, was /a.img";
+    };
+    const SimRun run = sim.run({{Storage::kHealthy, 60s}});
+    EXPECT_EQ(run.assessments.back().verdict, Verdict::kHealthy);
+    EXPECT_NE(
+        run.assessments.back().reason.find("; device replaced: loop3 now reads /b.img, was /a.img"),
+        std::string::npos)
+        << run.assessments.back().reason;
+}
+
 TEST(Scenario, ErrorOnlyPathUnderDegradePolicyIsDegradedNeverFenced) {
     PathPolicy p = base_policy();
     p.errors = ErrorPolicy::kDegrade;

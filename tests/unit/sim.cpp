@@ -133,16 +133,19 @@ Sample Simulation::sample(const Phase& phase, TimePoint now) {
                 last_latency_ = now - *pending_since_;
                 last_failed_ = false;
                 failing_since_.reset();
+                failures_ = 0;
                 pending_since_.reset();
             } else if (s == Storage::kHealthy || s == Storage::kIdle || s == Storage::kContended) {
                 last_success_ = *pending_since_ + latency;
                 last_latency_ = latency;
                 last_failed_ = false;
                 failing_since_.reset();
+                failures_ = 0;
                 pending_since_.reset();
             } else if (s == Storage::kFailing) {
                 if (!failing_since_) failing_since_ = *pending_since_;
                 last_failed_ = true;
+                ++failures_;
                 last_latency_ = base_latency;
                 pending_since_.reset();
             }
@@ -153,6 +156,7 @@ Sample Simulation::sample(const Phase& phase, TimePoint now) {
         out.heartbeat.failing_since = failing_since_;
         out.heartbeat.last_failed = last_failed_;
         out.heartbeat.last_latency = last_latency_;
+        out.heartbeat.failures = failures_;
         if (last_failed_) out.heartbeat.last_error = "EIO";
     }
     switch (s) {

@@ -95,6 +95,7 @@ class Simulation {
     std::optional<TimePoint> failing_since_;
     TimePoint next_probe_{};
     bool last_failed_ = false;
+    std::uint64_t failures_ = 0;
     Duration last_latency_{0};
     // kServed/kHeld
     std::vector<Request> load_;

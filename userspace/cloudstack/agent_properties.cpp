@@ -17,9 +17,10 @@ bool is_blank(char c) {
     return c == ' ' || c == '\t' || c == '\f';
 }
 
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (is_blank(s.front()) || s.front() == '\r')) s.remove_prefix(1);
-    while (!s.empty() && (is_blank(s.back()) || s.back() == '\r')) s.remove_suffix(1);
+// java.util.Properties drops the whitespace before a key and between the separator and the
+// value, never after the value: "true  " stays "true  ".
+std::string_view trim_front(std::string_view s) {
+    while (!s.empty() && is_blank(s.front())) s.remove_prefix(1);
     return s;
 }
 
@@ -30,7 +31,8 @@ std::vector<std::string> logical_lines(std::string_view text) {
     bool continued = false;
     std::istringstream in{std::string(text)};
     for (std::string raw; std::getline(in, raw);) {
-        std::string_view line = trim(raw);
+        if (!raw.empty() && raw.back() == '\r') raw.pop_back();  // a CRLF file
+        std::string_view line = trim_front(raw);
         if (!continued && (line.empty() || line.front() == '#' || line.front() == '!')) continue;
         const bool more = !line.empty() && line.back() == '\\';
         if (more) line.remove_suffix(1);
@@ -45,7 +47,7 @@ std::vector<std::string> logical_lines(std::string_view text) {
     return out;
 }
 
-// commons-beanutils BooleanConverter's words.
+// commons-beanutils BooleanConverter's words, compared in lower case, untrimmed.
 std::optional<bool> java_bool(std::string_view v) {
     std::string s(v);
     for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -65,23 +67,35 @@ AgentFenceSettings parse_agent_properties(std::string_view text, std::string_vie
         std::string_view key = std::string_view(line).substr(0, end);
         std::string_view value;
         if (end != std::string::npos) {
-            value = trim(std::string_view(line).substr(end));
+            value = trim_front(std::string_view(line).substr(end));
             if (!value.empty() && (value.front() == '=' || value.front() == ':'))
-                value = trim(value.substr(1));
+                value = trim_front(value.substr(1));
         }
         values[std::string(key)] = std::string(value);
     }
     AgentFenceSettings s;
-    if (const auto it = values.find(kRebootKey); it != values.end() && !it->second.empty()) {
-        if (const auto b = java_bool(it->second))
+    // The agent (AgentPropertiesFileHandler) takes a blank value as the default (true) and
+    // converts the rest with ConvertUtils, whose Boolean converter answers false to anything
+    // it does not recognise (ConvertUtilsBean registers it with the default Boolean.FALSE).
+    if (const auto it = values.find(kRebootKey);
+        it != values.end() && it->second.find_first_not_of(" \t\f") != std::string::npos) {
+        if (const auto b = java_bool(it->second)) {
             s.reboot_on_heartbeat_timeout = *b;
-        else
+        } else {
+            s.reboot_on_heartbeat_timeout = false;
             s.notes.push_back(
-                fmt::format("{}: {} = '{}' is not a Boolean; the agent uses its "
-                            "default, true",
+                fmt::format("{}: {} = '{}' is not a Boolean the agent recognises; it reads "
+                            "false (commons-beanutils' default), so the agent never fences",
                             name, kRebootKey, it->second));
+        }
     }
-    if (const auto it = values.find(kActionKey); it != values.end()) s.fence_action = it->second;
+    // Trailing blanks dropped: a stray blank must not turn a gentler action into the default
+    // hard reboot.
+    if (const auto it = values.find(kActionKey); it != values.end()) {
+        std::string_view v = it->second;
+        while (!v.empty() && is_blank(v.back())) v.remove_suffix(1);
+        s.fence_action = std::string(v);
+    }
     return s;
 }
 

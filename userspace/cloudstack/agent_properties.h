@@ -1,8 +1,10 @@
 #pragma once
 // The two CloudStack agent settings that decide what its storage-heartbeat fence may do, read
 // from agent.properties (/etc/cloudstack/agent/agent.properties) the way the agent reads them:
-// the last occurrence of a key wins, a blank value means the default, a Boolean the agent
-// cannot convert falls back to its default (commons-beanutils; docs/cloudstack.md).
+// the last occurrence of a key wins, a blank value means the default, a Boolean is converted as
+// commons-beanutils' BooleanConverter does (true/yes/y/on/1, false/no/n/off/0, any case, not
+// trimmed), and anything else reads false, the converter's default in the agent
+// (docs/cloudstack.md).
 #include <filesystem>
 #include <optional>
 #include <string>

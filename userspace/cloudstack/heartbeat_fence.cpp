@@ -67,4 +67,17 @@ HeartbeatFencePlan heartbeat_fence_plan(const std::vector<LadderStep>& configure
     return plan;
 }
 
+HeartbeatFencePlan declined_plan(const HeartbeatFencePlan& plan, bool restart_agent) {
+    HeartbeatFencePlan out;
+    for (const LadderStep& step : plan.ladder)
+        if (step.action == Action::kLogOnly ||
+            (restart_agent && step.action == Action::kRestartAgent))
+            out.ladder.push_back(step);
+    if (out.ladder.empty()) out.ladder.push_back({Action::kLogOnly, {}});
+    out.explanation =
+        fmt::format("declined: ladder {} (of {}{})", names(out.ladder), names(plan.ladder),
+                    restart_agent ? "" : "; restart_agent_when_declined is off");
+    return out;
+}
+
 }  // namespace iohealth

@@ -29,4 +29,9 @@ struct HeartbeatFencePlan {
 HeartbeatFencePlan heartbeat_fence_plan(const std::vector<LadderStep>& configured,
                                         const std::optional<AgentFenceSettings>& agent);
 
+// What a request declined on the evidence (cloudstack/fence_decision.h) still runs of `plan`:
+// log-only, and restart-agent when the operator opted in ([cloudstack]
+// restart_agent_when_declined) and the plan has it.
+HeartbeatFencePlan declined_plan(const HeartbeatFencePlan& plan, bool restart_agent);
+
 }  // namespace iohealth

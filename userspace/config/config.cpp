@@ -304,6 +304,8 @@ ConfigResult Loader::finish() {
     take(libvirt_, "uri", config.libvirt_uri, config.origins["libvirt"]);
     take(cloudstack_, "agent_properties", config.cloudstack_agent_properties,
          config.origins["cloudstack"]);
+    take(cloudstack_, "restart_agent_when_declined", config.cloudstack_restart_agent_when_declined,
+         config.origins["cloudstack"]);
     const ValueOrigin tick_origin =
         daemon_origins.count("tick") ? daemon_origins["tick"] : ValueOrigin{};
 

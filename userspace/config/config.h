@@ -48,6 +48,9 @@ struct DaemonConfig {
     // heartbeat-fence settings cut the ladder run for RequestFence "heartbeat-timeout"
     // (cloudstack/heartbeat_fence.h); empty: the ladder runs as configured.
     std::string cloudstack_agent_properties;
+    // [cloudstack] restart_agent_when_declined: a heartbeat fence request declined on the
+    // evidence (cloudstack/fence_decision.h) also runs the ladder's restart-agent step.
+    bool cloudstack_restart_agent_when_declined = false;
     PathPolicy defaults;  // [policy], applied to discovered paths and as base of every [path]
     // What a discovered DRBD resource or NFS mount gets: its preset, then [policy].
     std::map<std::string, PathPolicy, std::less<>> preset_defaults;

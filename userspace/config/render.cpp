@@ -85,6 +85,8 @@ std::string render_effective(const DaemonConfig& c) {
     w.value("uri", ValueKind::kLibvirtUri, c.libvirt_uri);
     w.section("cloudstack", "the CloudStack agent's fence settings (docs/cloudstack.md)");
     w.value("agent_properties", ValueKind::kOptionalFile, c.cloudstack_agent_properties);
+    w.value("restart_agent_when_declined", ValueKind::kBool,
+            c.cloudstack_restart_agent_when_declined);
     w.section("policy", "the policy of discovered disks, and the base of every [path]");
     w.policy(c.defaults);
     for (const PathConfig& p : c.paths) {

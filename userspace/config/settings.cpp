@@ -13,7 +13,7 @@ namespace {
 
 constexpr unsigned kPolicyKey = kInPolicy | kInPath;
 
-constexpr std::array<KeySpec, 32> kKeys{{
+constexpr std::array<KeySpec, 33> kKeys{{
     // [daemon]
     {"mode", ValueKind::kMode, kInDaemon},
     {"tick", ValueKind::kTick, kInDaemon},
@@ -50,6 +50,7 @@ constexpr std::array<KeySpec, 32> kKeys{{
     {"preset", ValueKind::kPreset, kInPath},
     // [cloudstack]
     {"agent_properties", ValueKind::kOptionalFile, kInCloudstack},
+    {"restart_agent_when_declined", ValueKind::kBool, kInCloudstack},
     // hold.<action> is matched by prefix in find_key(); this row carries its kind.
     {"hold.", ValueKind::kDuration, kPolicyKey},
 }};

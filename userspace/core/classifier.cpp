@@ -107,6 +107,12 @@ Classification classify(const ClassifierState& previous, const EvidenceWindow& w
     a.max_latency = hist.max();
     a.in_flight = k.in_flight;
     a.heartbeat_latency = s.heartbeat.last_latency;
+    if (s.heartbeat.last_failed) {
+        a.heartbeat_failures = s.heartbeat.failures;
+        a.heartbeat_error = s.heartbeat.last_error;
+    }
+    if (s.heartbeat.state == ProbeState::kPending && s.heartbeat.pending_since)
+        a.heartbeat_pending = now - std::min(*s.heartbeat.pending_since, now);
     a.resync_advancing = s.facts.resync_advancing;
     a.facts = s.facts;
 

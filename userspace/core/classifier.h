@@ -47,6 +47,10 @@ struct Assessment {
     Duration max_latency{0};
     std::uint32_t in_flight = 0;
     Duration heartbeat_latency{0};  // of the last finished probe
+    // A heartbeat that fails (a short read, EIO) answers fast: it is failing, not stuck.
+    std::uint64_t heartbeat_failures = 0;  // consecutive failed probes, 0 after a success
+    std::string heartbeat_error;           // the last failed probe's error ("short read: ...")
+    Duration heartbeat_pending{0};         // age of the probe outstanding now, if any
 
     // No-progress evidence, zero when there is progress.
     Duration kernel_stall{0};     // no successful completion while I/O was outstanding

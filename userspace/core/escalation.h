@@ -61,6 +61,7 @@ class EscalationEngine {
     void hold_reboots(std::string why);
     void release_reboots(TimePoint now);
     bool reboots_held() const { return !reboot_hold_.empty(); }
+    const std::string& reboot_hold() const { return reboot_hold_; }  // why, while held
 
   private:
     void start_next_steps(const Assessment& a, const EffectiveMode& mode, TimePoint now,

@@ -19,8 +19,9 @@ enum class EventType {
     kEscalationExhausted,
     kModeChanged,
     kStuckRequest,
+    kFenceDeclined,
 };
-inline constexpr int kEventTypes = 13;
+inline constexpr int kEventTypes = 14;
 std::string_view to_string(EventType t);
 // 32 lowercase hex digits, as journald wants it.
 std::string_view message_id(EventType t);

@@ -21,6 +21,7 @@ constexpr EnumTable<EventType, kEventTypes> kNames{{
     {EventType::kEscalationExhausted, "escalation-exhausted"},
     {EventType::kModeChanged, "mode-changed"},
     {EventType::kStuckRequest, "stuck-request"},
+    {EventType::kFenceDeclined, "fence-declined"},
 }};
 
 // Generated once, never reused for another meaning: alert rules match on them.
@@ -38,6 +39,7 @@ constexpr EnumTable<EventType, kEventTypes> kMessageIds{{
     {EventType::kEscalationExhausted, "c2e4a6b8d0f243a5c7e9b1d3f5a7c9e1"},
     {EventType::kModeChanged, "b1d3f5a7c9e24b4d6f8a0c2e4b6d8f0a"},
     {EventType::kStuckRequest, "a8e7454ff00b4485975d8c1aaa8a6b8d"},
+    {EventType::kFenceDeclined, "5d0f7c2a9e6b4c1d8a3f0e7b2c9d4a61"},
 }};
 
 int verdict_priority(Verdict v) {
@@ -175,6 +177,16 @@ Event request_event(EventType type, const ActionRequest& r, TimePoint at,
             fmt::format("{}requested {} {}: {}", r.dry_run ? "dry-run: " : "", to_string(r.action),
                         outcome, detail),
             LadderChange{r.action, 0, r.dry_run, detail, r.id}};
+}
+
+Event fence_declined(const FenceDeclinedSeen& seen, TimePoint at) {
+    return {EventType::kFenceDeclined,
+            at,
+            4,
+            seen.path,
+            fmt::format("heartbeat fence request {} from {} declined: {}", seen.id, seen.pool,
+                        seen.detail),
+            seen};
 }
 
 Event reboot_record(const ActionRequest& r, TimePoint at) {

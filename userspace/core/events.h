@@ -31,6 +31,16 @@ struct StuckRequestSeen {  // kStuckRequest
     std::string device;  // the path's target (/dev/sdX, a DRBD resource, a mount point)
     Assessment assessment;
 };
+// kFenceDeclined: CloudStack's heartbeat fence request, declined because the pool's path
+// progresses (cloudstack/fence_decision.h).
+struct FenceDeclinedSeen {
+    std::uint64_t id = 0;  // the request's id, as RequestHeartbeatFence replied
+    std::string pool;      // what the drop-in named: "10.0.0.5:/export on /mnt/pool (...)"
+    std::string path;      // the path whose evidence declined it
+    std::string device;    // its target
+    std::string detail;    // the sentence the caller got
+    Assessment assessment;
+};
 // kEscalationStarted .. kEscalationExhausted: a path's ladder, a host ladder, or a RequestFence
 // (step 0).
 struct LadderChange {
@@ -42,7 +52,7 @@ struct LadderChange {
 };
 using EventPayload = std::variant<VerdictChange, VerdictWarning, NearMissSeen, LadderChange,
                                   ModeChange,  // kModeChanged
-                                  StuckRequestSeen>;
+                                  StuckRequestSeen, FenceDeclinedSeen>;
 
 // The guests an event affects, added by the daemon's VM sink.
 struct EventVms {
@@ -80,6 +90,7 @@ Event event_for(const ModeChange& change, TimePoint at);
 // the caller's reason or the executor's detail.
 Event request_event(EventType type, const ActionRequest& r, TimePoint at,
                     const std::string& detail);
+Event fence_declined(const FenceDeclinedSeen& seen, TimePoint at);
 // The record the sysrq reboot writes before the trigger: nothing after it is ever logged.
 Event reboot_record(const ActionRequest& r, TimePoint at);
 

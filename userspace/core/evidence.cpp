@@ -5,11 +5,44 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "core/enum_table.h"
+
 namespace iohealth {
 
 void EvidenceWindow::push(Sample s) {
     ticks_.push_back(std::move(s));
     while (ticks_.size() > capacity_) ticks_.pop_front();
+}
+
+namespace {
+constexpr EnumTable<DeviceFate, 4> kDeviceFates{{
+    {DeviceFate::kPresent, "present"},
+    {DeviceFate::kLost, "lost"},
+    {DeviceFate::kReplaced, "replaced"},
+    {DeviceFate::kBackingFileDeleted, "backing-file-deleted"},
+}};
+}  // namespace
+
+std::string_view to_string(DeviceFate f) {
+    return enum_name(kDeviceFates, f);
+}
+
+std::optional<DeviceFate> device_fate_from_string(std::string_view s) {
+    return enum_value(kDeviceFates, s);
+}
+
+std::string describe_device(DeviceFate fate, std::string_view detail) {
+    switch (fate) {
+        case DeviceFate::kPresent:
+            return {};
+        case DeviceFate::kLost:
+            return fmt::format("device lost: {}", detail);
+        case DeviceFate::kReplaced:
+            return fmt::format("device replaced: {}", detail);
+        case DeviceFate::kBackingFileDeleted:
+            return fmt::format("backing file deleted: {}", detail);
+    }
+    return {};
 }
 
 std::string_view to_string(IoDirection d) {

@@ -65,6 +65,19 @@ struct HeartbeatEvidence {
     bool operator==(const HeartbeatEvidence&) const = default;
 };
 
+// What became of the block device behind a path since it was resolved
+// (sources/block/device_identity.h).
+enum class DeviceFate {
+    kPresent,             // the device it was resolved to (or nothing known)
+    kLost,                // gone: removed, or a loop device detached from its file
+    kReplaced,            // another device at the same node: number, backing file or serial
+    kBackingFileDeleted,  // a loop device's file was deleted: it reads on until detached
+};
+std::string_view to_string(DeviceFate f);
+std::optional<DeviceFate> device_fate_from_string(std::string_view s);
+// "device lost: loop3 was detached from /srv/a.img", or "" for kPresent.
+std::string describe_device(DeviceFate fate, std::string_view detail);
+
 // Facts only a storage-specific source knows (DRBD, NFS, libvirt). Defaults mean "nothing
 // known", so a path without such a source classifies exactly as before.
 struct StorageFacts {
@@ -89,6 +102,8 @@ struct StorageFacts {
     std::uint64_t vm_io_errors = 0;  // their disks' I/O-error events during the tick
     std::string vm_io_error;         // the latest of them: "vm1 vda: enospc"
     std::vector<std::string> vms_paused_on_io_error;  // those paused by an I/O error
+    DeviceFate device_fate = DeviceFate::kPresent;
+    std::string device_detail;  // what changed: "loop3 was detached from /srv/a.img"
 
     bool operator==(const StorageFacts&) const = default;
 };

@@ -12,18 +12,30 @@ bool stalled_or_dead(Verdict v) {
     return v == Verdict::kStalled || v == Verdict::kDead;
 }
 
-std::string describe_no_progress(const Assessment& a) {
+// The heartbeat's side of a stall. A probe outstanding for longer than the cadence it is
+// started at is stuck; probes that keep finishing with an error (a short read from a detached
+// loop device, EIO) are failing, however long the episode.
+std::string describe_heartbeat(const Assessment& a, const PathPolicy& policy) {
+    const std::string last_success =
+        a.heartbeat_since_success
+            ? fmt::format("last success {} ago", format_duration(*a.heartbeat_since_success))
+            : std::string("no success yet");
+    if (a.heartbeat_failures > 0 && a.heartbeat_pending < policy.timings.probe_interval)
+        return fmt::format("heartbeat failing {} ({} failed probe{}, the last in {}: {}; {})",
+                           format_duration(a.heartbeat_stall), a.heartbeat_failures,
+                           a.heartbeat_failures == 1 ? "" : "s",
+                           format_duration(a.heartbeat_latency), a.heartbeat_error, last_success);
+    return fmt::format("heartbeat stuck {} ({})", format_duration(a.heartbeat_stall), last_success);
+}
+
+std::string describe_no_progress(const Assessment& a, const PathPolicy& policy) {
     std::string s;
     if (a.kernel_stall > Duration{0})
         s = fmt::format("no completion for {} with {} in flight", format_duration(a.kernel_stall),
                         a.in_flight);
     if (a.heartbeat_stall > Duration{0}) {
         if (!s.empty()) s += "; ";
-        s += a.heartbeat_since_success ? fmt::format("heartbeat stuck {} (last success {} ago)",
-                                                     format_duration(a.heartbeat_stall),
-                                                     format_duration(*a.heartbeat_since_success))
-                                       : fmt::format("heartbeat stuck {} (no success yet)",
-                                                     format_duration(a.heartbeat_stall));
+        s += describe_heartbeat(a, policy);
     }
     return s;
 }
@@ -87,10 +99,10 @@ std::string describe_verdict(const Assessment& a, const PathPolicy& policy) {
                 return "progress after DEAD: " + held();
             return fmt::format("no progress past dead_after {} ({} witnesses): {}",
                                format_duration(t.dead_after), to_string(policy.witnesses),
-                               describe_no_progress(a));
+                               describe_no_progress(a, policy));
         case Verdict::kStalled:
             if (!witness) return "progress after the stall: " + held();
-            return fmt::format("{} (stall threshold {}){}", describe_no_progress(a),
+            return fmt::format("{} (stall threshold {}){}", describe_no_progress(a, policy),
                                format_duration(a.stall_threshold), dead_in(a, policy));
         case Verdict::kRecovering:
             return fmt::format("progress resumed: {} completions in {} ticks; stable for {} of {}",
@@ -102,7 +114,8 @@ std::string describe_verdict(const Assessment& a, const PathPolicy& policy) {
         case Verdict::kContended:
             if (!a.proof_of_life &&
                 (a.kernel_stall > Duration{0} || a.heartbeat_stall > Duration{0}))
-                return fmt::format("waiting: {} (stall threshold {}){}", describe_no_progress(a),
+                return fmt::format("waiting: {} (stall threshold {}){}",
+                                   describe_no_progress(a, policy),
                                    format_duration(a.stall_threshold), dead_in(a, policy));
             return fmt::format(
                 "slow but progressing: p99 {} (slow_io {}), heartbeat {}, {} completions in {} "
@@ -133,6 +146,10 @@ std::string render_reason(const Assessment& a, const PathPolicy& policy) {
         !facts.empty() &&
         (a.verdict != Verdict::kHealthy || a.in_flight > 0 || a.facts.io_suspended))
         reason += "; " + facts;
+    // Said on every verdict: the path no longer reads the device it was set up on.
+    if (const std::string device = describe_device(a.facts.device_fate, a.facts.device_detail);
+        !device.empty())
+        reason += "; " + device;
     if (!a.facts.note.empty()) reason += "; " + a.facts.note;
     if (const std::string vms = describe_vm_facts(a.facts); !vms.empty()) reason += "; " + vms;
     return reason;

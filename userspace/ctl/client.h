@@ -123,7 +123,7 @@ class Client {
     void receive_signals() { connection_->enterEventLoopAsync(); }
     const std::string& bus() const { return bus_; }
 
-    // Manager properties: {"version", "mode", "maintenance_until_usec"}.
+    // Manager properties: {"version", "mode", "maintenance_until_usec", "mode_source"}.
     nlohmann::json manager_properties();
     // Every path's properties, sorted by name (one GetManagedObjects call).
     nlohmann::json paths();

@@ -63,11 +63,16 @@ void print_table(const std::vector<std::vector<std::string>>& rows) {
     }
 }
 
+// "armed (runtime change)", "dry-run (configuration)", "maintenance until ...".
 std::string mode_line(const json& m) {
     const std::string mode = m.value("mode", "unknown");
-    if (mode != "maintenance") return mode;
-    return fmt::format("maintenance until {}",
-                       when(m.value("maintenance_until_usec", 0ull), now_usec()));
+    if (mode == "maintenance")
+        return fmt::format("maintenance until {}",
+                           when(m.value("maintenance_until_usec", 0ull), now_usec()));
+    const std::string source = m.value("mode_source", "");
+    if (source == "runtime") return mode + " (runtime change)";
+    if (source == "config") return mode + " (configuration)";
+    return mode;
 }
 
 // A signal as one line of text for `monitor` and `fence`.

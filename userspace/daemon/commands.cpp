@@ -9,6 +9,9 @@
 namespace iohealth {
 namespace {
 
+// The host ladder a declined heartbeat fence request runs (log-only, maybe restart-agent).
+constexpr std::string_view kDeclinedLadder = "heartbeat-declined";
+
 // Audit trail of a bus request: "disk swap (uid 0, pid 1234, :1.42)".
 std::string with_caller(const std::string& reason, const Caller& c) {
     if (c.bus_name.empty()) return reason;
@@ -48,9 +51,20 @@ void CommandHandler::handle(FenceCommand& c, TimePoint now) {
 
 void CommandHandler::handle(HeartbeatFenceCommand& c, TimePoint now) {
     const std::string reason = with_caller(c.reason, c.caller);
-    if (const HostLadder* running = engine_.running_host_ladder(kHeartbeatTimeoutAction)) {
-        spdlog::warn("heartbeat-timeout request {} joins the ladder already running ({}): {}", c.id,
-                     running->name(), reason);
+    const HeartbeatFenceDecision& d = c.decision;
+    const std::string pool = describe(c.pool);
+    if (d.reply == FenceReply::kDeclined && d.path)
+        sink_.emit(fence_declined(
+            {c.id, pool, d.path->name, d.path->target, d.detail, d.path->assessment}, now));
+    // A declined request runs its gentle ladder under its own name, so that a later request
+    // that fences never joins it.
+    const bool declined = d.evidence == FenceCase::kProgressing;
+    const std::string_view ladder_name = declined ? kDeclinedLadder : kHeartbeatTimeoutAction;
+    if (const HostLadder* running = engine_.running_host_ladder(ladder_name)) {
+        spdlog::warn(
+            "heartbeat-timeout request {} ({}, {}) joins the ladder already running "
+            "({}): {}",
+            c.id, pool, to_string(d.reply), running->name(), reason);
         return;
     }
     std::optional<AgentFenceSettings> agent;
@@ -63,14 +77,16 @@ void CommandHandler::handle(HeartbeatFenceCommand& c, TimePoint now) {
             agent = std::move(*read);
         }
     }
-    const HeartbeatFencePlan plan = heartbeat_fence_plan(config_.defaults.ladder, agent);
-    spdlog::info("heartbeat-timeout request {}: {}", c.id, plan.explanation);
+    HeartbeatFencePlan plan = heartbeat_fence_plan(config_.defaults.ladder, agent);
+    if (declined) plan = declined_plan(plan, config_.cloudstack_restart_agent_when_declined);
+    spdlog::info("heartbeat-timeout request {} for {}: {}; {}", c.id, pool, d.detail,
+                 plan.explanation);
     PathPolicy policy = config_.defaults;
     policy.ladder = plan.ladder;
     engine_.start_host_ladder(
-        std::make_unique<HostLadder>(fmt::format("{}#{}", kHeartbeatTimeoutAction, c.id),
-                                     std::move(policy),
-                                     fmt::format("{} [{}]", reason, plan.explanation), now),
+        std::make_unique<HostLadder>(fmt::format("{}#{}", ladder_name, c.id), std::move(policy),
+                                     fmt::format("{} [{}; {}]", reason, d.detail, plan.explanation),
+                                     now),
         now);
 }
 

@@ -124,11 +124,24 @@ std::uint64_t DaemonControl::request_fence(Action action, const std::string& rea
     return id;
 }
 
-std::uint64_t DaemonControl::request_heartbeat_fence(const std::string& reason,
-                                                     const Caller& caller) {
+HeartbeatFenceReply DaemonControl::request_heartbeat_fence(
+    const std::string& reason, const std::map<std::string, std::string>& details,
+    const Caller& caller) {
+    HeartbeatPool pool = heartbeat_pool(details);
+    std::vector<PathEvidence> evidence;
+    EffectiveMode mode;
+    {
+        std::lock_guard lock(mutex_);
+        for (const auto& [name, snap] : paths_)
+            evidence.push_back({name, snap.config.kind, snap.config.target, snap.window_ticks > 0,
+                                snap.assessment});
+        mode = mode_;
+    }
+    HeartbeatFenceDecision decision = decide_heartbeat_fence(pool, evidence, mode);
     const std::uint64_t id = next_fence_id_++;
-    post(HeartbeatFenceCommand{id, reason, caller});
-    return id;
+    HeartbeatFenceReply reply{id, std::string(to_string(decision.reply)), decision.detail};
+    post(HeartbeatFenceCommand{id, reason, caller, std::move(pool), std::move(decision)});
+    return reply;
 }
 
 std::string DaemonControl::test_action(Action action, const Caller& caller) {

@@ -14,6 +14,7 @@
 #include <variant>
 #include <vector>
 
+#include "cloudstack/fence_decision.h"
 #include "config/config.h"
 #include "core/classifier.h"
 #include "core/executor.h"
@@ -57,10 +58,12 @@ struct FenceCommand {  // RequestFence: the loop decides dry-run from the mode i
     ActionRequest request;
     Caller caller;
 };
-struct HeartbeatFenceCommand {  // RequestFence "heartbeat-timeout": the host ladder
+struct HeartbeatFenceCommand {  // RequestHeartbeatFence: decided on the bus thread's snapshot
     std::uint64_t id;
     std::string reason;
     Caller caller;
+    HeartbeatPool pool;
+    HeartbeatFenceDecision decision;  // what the caller was told will happen
 };
 struct FenceResultCommand {  // what the executor reported for a RequestFence
     ActionResult result;
@@ -101,7 +104,9 @@ class DaemonControl final : public ControlHandler {
     void set_mode(const ModeRequest& change, const Caller& caller) override;
     std::uint64_t request_fence(Action action, const std::string& reason,
                                 const Caller& caller) override;
-    std::uint64_t request_heartbeat_fence(const std::string& reason, const Caller& caller) override;
+    HeartbeatFenceReply request_heartbeat_fence(const std::string& reason,
+                                                const std::map<std::string, std::string>& pool,
+                                                const Caller& caller) override;
     std::string test_action(Action action, const Caller& caller) override;
     void reload(const Caller& caller, ReloadDone done) override;
     void refused(std::string_view method, const Caller& caller, const std::string& needs) override;

@@ -302,9 +302,11 @@ void Daemon::publish(TimePoint now) {
         sd_notifyf(0, "STATUS=%s", status_line_.c_str());
     }
     if (bus_)
-        bus_->update(statuses,
-                     {mode_text(mode),
-                      mode.maintenance_until ? realtime_ms_usec(*mode.maintenance_until) : 0});
+        bus_->update(
+            statuses,
+            {mode_text(mode),
+             mode.maintenance_until ? realtime_ms_usec(*mode.maintenance_until) : 0,
+             mode.maintenance ? "maintenance" : std::string(to_string(engine_->mode().source()))});
 }
 
 }  // namespace

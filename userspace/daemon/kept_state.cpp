@@ -115,13 +115,13 @@ class RecordingExecutor final : public Executor {
 }  // namespace
 
 StateDirs default_state_dirs() {
-    const auto dir = [](const char* env, const char* fallback) {
+    const auto dir = [](const char* env) {
         const char* v = std::getenv(env);
         // systemd passes a colon-separated list when several directories are configured.
-        std::string s = v && *v ? v : fallback;
+        const std::string s = v ? v : "";
         return std::filesystem::path(s.substr(0, s.find(':')));
     };
-    return {dir("RUNTIME_DIRECTORY", "/run/iohealth"), dir("STATE_DIRECTORY", "/var/lib/iohealth")};
+    return {dir("RUNTIME_DIRECTORY"), dir("STATE_DIRECTORY")};
 }
 
 KeptState::KeptState(StateDirs dirs, const Clock& clock, state::UnknownGuests unknown_guests)
@@ -131,6 +131,7 @@ KeptState::KeptState(StateDirs dirs, const Clock& clock, state::UnknownGuests un
       boot_id_(read_boot_id()) {}
 
 void KeptState::read_episodes() {
+    if (dirs_.runtime.empty()) return;
     const auto j = read_kept(dirs_.runtime / kEpisodesFile, "episodes");
     if (!j) return;
     auto file = state::episode_file_from_json(*j);
@@ -170,6 +171,7 @@ void KeptState::before_tick(Engine& engine, const std::vector<Watched>& paths, T
 
 void KeptState::save_episodes(const Engine& engine, const std::vector<Watched>& paths,
                               TimePoint now) {
+    if (dirs_.runtime.empty()) return;
     state::EpisodeFile file{boot_id_, {}};
     for (const auto& m : engine.monitors()) {
         const auto since = m->episode_since();
@@ -186,6 +188,7 @@ void KeptState::save_episodes(const Engine& engine, const std::vector<Watched>& 
 
 ModeState KeptState::restore_mode(Mode configured, TimePoint now) {
     saved_mode_ = ModeState(configured);
+    if (dirs_.state.empty()) return *saved_mode_;
     const auto j = read_kept(dirs_.state / kModeFile, "mode");
     if (!j) return *saved_mode_;
     const auto record = state::mode_record_from_json(*j);
@@ -199,7 +202,7 @@ ModeState KeptState::restore_mode(Mode configured, TimePoint now) {
 }
 
 void KeptState::save_mode(const ModeState& mode, Mode configured) {
-    if (saved_mode_ && *saved_mode_ == mode) return;
+    if (dirs_.state.empty() || (saved_mode_ && *saved_mode_ == mode)) return;
     saved_mode_ = mode;
     const auto until = mode.effective().maintenance_until;
     const auto record = state::mode_record(
@@ -214,6 +217,7 @@ void KeptState::save_mode(const ModeState& mode, Mode configured) {
 }
 
 void KeptState::read_last_fence(Engine& engine, const std::vector<Watched>& paths, TimePoint now) {
+    if (dirs_.state.empty()) return;
     const auto j = read_kept(dirs_.state / kLastFenceFile, "last-fence record");
     if (!j) return;
     auto record = state::fence_record_from_json(*j);
@@ -234,6 +238,7 @@ void KeptState::read_last_fence(Engine& engine, const std::vector<Watched>& path
 
 std::unique_ptr<Executor> KeptState::recording(std::unique_ptr<Executor> inner,
                                                const std::vector<Watched>& paths) {
+    if (dirs_.state.empty()) return inner;
     return std::make_unique<RecordingExecutor>(std::move(inner), dirs_.state / kLastFenceFile,
                                                boot_id_, paths, clock_);
 }

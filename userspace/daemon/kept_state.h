@@ -25,11 +25,13 @@
 
 namespace iohealth {
 
+// Empty: nothing of that kind is kept. A daemon started by hand (a test, a debugging session)
+// keeps nothing unless told where, so it never inherits the service's mode or fence record.
 struct StateDirs {
-    std::filesystem::path runtime;  // --runtime-dir: $RUNTIME_DIRECTORY or /run/iohealth
-    std::filesystem::path state;    // --state-dir: $STATE_DIRECTORY or /var/lib/iohealth
+    std::filesystem::path runtime;  // --runtime-dir, or $RUNTIME_DIRECTORY (/run/iohealth)
+    std::filesystem::path state;    // --state-dir, or $STATE_DIRECTORY (/var/lib/iohealth)
 };
-// systemd's RuntimeDirectory=/StateDirectory= (passed in the environment), else the defaults.
+// systemd's RuntimeDirectory=/StateDirectory= as passed in the environment, if any.
 StateDirs default_state_dirs();
 
 // What libvirt says this tick: nullopt while it is not configured or not connected, else the

@@ -48,11 +48,11 @@ int main(int argc, char** argv) {
     app.add_option("--bus-address", opt.bus_address,
                    "use ADDR as the system bus for the API and the fence calls (tests)");
     app.add_option("--runtime-dir", opt.dirs.runtime,
-                   "keep the no-progress episodes here (memory only; default $RUNTIME_DIRECTORY "
-                   "or /run/iohealth)");
+                   "keep the no-progress episodes here, in memory (default: systemd's "
+                   "$RUNTIME_DIRECTORY, /run/iohealth; none: not kept)");
     app.add_option("--state-dir", opt.dirs.state,
-                   "keep the runtime mode and the last fence here (default $STATE_DIRECTORY or "
-                   "/var/lib/iohealth)");
+                   "keep the runtime mode and the last fence here (default: systemd's "
+                   "$STATE_DIRECTORY, /var/lib/iohealth; none: not kept)");
     app.add_option("--log-level", log_level, "diagnostics level")
         ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
     CLI11_PARSE(app, argc, argv);

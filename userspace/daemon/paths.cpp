@@ -95,6 +95,11 @@ void resolve(Watched& w, TimePoint now, const Clock& clock, const StorageSources
         return;
     }
     w.last_error.clear();
+    if (!w.storage) {
+        w.identity = read_device_identity(
+            *w.dev, w.config.kind == PathKind::kDevice ? w.config.target : std::string());
+        w.device = {};
+    }
     spdlog::info("Path '{}': {} {} is device {}{}", w.config.name, to_string(w.config.kind),
                  w.config.target, format_dev(*w.dev),
                  w.storage ? fmt::format(" (watched by the {} source)", w.storage->name()) : "");
@@ -113,6 +118,32 @@ void resolve(Watched& w, TimePoint now, const Clock& clock, const StorageSources
     }
 }
 
+// The block device now against the one resolved: a change is logged once, and said in the
+// path's reason (its facts) for as long as it holds.
+void check_device(Watched& w, StorageFacts& facts) {
+    if (!w.identity) return;
+    const std::string node = w.config.kind == PathKind::kDevice ? w.config.target : std::string();
+    DeviceCheck now = compare_identity(*w.identity, read_device_identity(w.identity->dev, node));
+    if (now != w.device) {
+        if (now.fate == DeviceFate::kPresent)
+            spdlog::info("Path '{}': device {} is back as resolved ({})", w.config.name,
+                         format_dev(w.identity->dev), w.identity->name);
+        else
+            spdlog::error("Path '{}': {}", w.config.name, describe_device(now.fate, now.detail));
+        w.device = std::move(now);
+    }
+    facts.device_fate = w.device.fate;
+    facts.device_detail = w.device.detail;
+}
+
+// A probe that fails is an answer, often a fast one: logged once per failing episode.
+void log_heartbeat_failure(Watched& w, const HeartbeatEvidence& hb) {
+    if (!hb.last_failed || !hb.failing_since || w.failure_logged == hb.failing_since) return;
+    w.failure_logged = hb.failing_since;
+    spdlog::warn("Heartbeat on '{}' failed in {}: {}", w.config.name,
+                 format_duration(hb.last_latency), hb.last_error);
+}
+
 }  // namespace
 
 std::vector<PathConfig> WatchedPaths::set(const DaemonConfig& config) {
@@ -126,7 +157,7 @@ std::vector<PathConfig> WatchedPaths::set(const DaemonConfig& config) {
         if (kept != watched_.end())
             next.push_back(std::move(*kept));
         else
-            next.push_back(Watched{p, {}, {}, {}, {}, nullptr});
+            next.push_back(Watched{p, {}, {}, {}, {}, nullptr, {}, {}, {}});
     }
     stop();  // the paths that went or changed
     watched_ = std::move(next);
@@ -180,6 +211,7 @@ std::map<std::string, Sample> WatchedPaths::sample(TimePoint now, KernelSource& 
             const auto& known = facts[w.storage];
             if (const auto it = known.find(w.config.name); it != known.end()) s.facts = it->second;
         }
+        check_device(w, s.facts);
         if (w.prober) {
             s.heartbeat = w.prober->snapshot();
             if (probe_cannot_run(s.heartbeat)) {
@@ -189,6 +221,8 @@ std::map<std::string, Sample> WatchedPaths::sample(TimePoint now, KernelSource& 
                 w.prober->stop();
                 w.prober.reset();
                 s.heartbeat = HeartbeatEvidence{};
+            } else {
+                log_heartbeat_failure(w, s.heartbeat);
             }
         }
         samples.emplace(w.config.name, std::move(s));

@@ -11,6 +11,7 @@
 
 #include "config/config.h"
 #include "core/source.h"
+#include "sources/block/device_identity.h"
 #include "sources/block/heartbeat_prober.h"
 
 namespace iohealth {
@@ -24,6 +25,10 @@ struct Watched {
     TimePoint next_resolve{};
     std::string last_error;
     StorageSource* storage = nullptr;  // the DRBD/NFS source that owns the path, if any
+    // Block paths: the device as resolved, and what became of it (logged when it changes).
+    std::optional<DeviceIdentity> identity;
+    DeviceCheck device;
+    std::optional<TimePoint> failure_logged;  // failing_since of the heartbeat failure logged
 };
 
 class WatchedPaths {

@@ -54,6 +54,8 @@ std::vector<PathSnapshot> project_status(const std::vector<std::unique_ptr<PathM
         st.target = m.config().target;
         st.verdict = to_string(a.verdict);
         st.reason = m.window().empty() ? "no evidence yet (first tick pending)" : a.reason;
+        // The reboot guard is part of what the path's status says (bus, `iohealthctl status`).
+        if (esc.reboots_held()) st.reason += "; reboot steps held: " + esc.reboot_hold();
         st.latency_p50_usec = std::uint64_t(a.p50.count());
         st.latency_p99_usec = std::uint64_t(a.p99.count());
         st.in_flight = a.in_flight;
@@ -67,8 +69,12 @@ std::vector<PathSnapshot> project_status(const std::vector<std::unique_ptr<PathM
                 .count());
         st.errors = a.errors;
         st.escalation_step = snap.escalation_step;
-        // The next ladder step while escalating, else when DEAD follows if nothing completes.
-        const std::optional<TimePoint> fence_by = esc.active() ? snap.next_step_at : a.dead_at;
+        // The next ladder step while escalating, else, once STALLED, when DEAD follows if nothing
+        // completes. Not before: a heartbeat a tick late on a busy host would otherwise set and
+        // clear it (two PropertiesChanged) on a path that stays HEALTHY.
+        const bool stalled = a.verdict == Verdict::kStalled || a.verdict == Verdict::kDead;
+        const std::optional<TimePoint> fence_by =
+            esc.active() ? snap.next_step_at : (stalled ? a.dead_at : std::nullopt);
         st.fence_by_usec = fence_by ? realtime_ms_usec(*fence_by) : 0;
         if (known != context.end()) st.vms = known->second.vms;
         out.push_back(std::move(snap));

@@ -53,6 +53,13 @@ struct PayloadFields {
         f.emplace_back("THRESHOLD_USEC", usec(p.request.threshold));
         add(f, p.assessment);
     }
+    void operator()(const FenceDeclinedSeen& p) const {
+        f.emplace_back("ID", std::to_string(p.id));
+        f.emplace_back("POOL", p.pool);
+        if (!p.device.empty()) f.emplace_back("DEVICE", p.device);
+        f.emplace_back("DETAIL", p.detail);
+        add(f, p.assessment);
+    }
     void operator()(const LadderChange& p) const {
         if (p.action) {
             f.emplace_back("STEP", std::to_string(p.step));

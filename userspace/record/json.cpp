@@ -79,6 +79,8 @@ json to_json(const Sample& s) {
           {"lower_layer_rule", f.lower_layer_rule},
           {"server_answering", f.server_answering ? json(*f.server_answering) : json(nullptr)},
           {"server_last_reply", opt(f.server_last_reply)},
+          {"device_fate", to_string(f.device_fate)},
+          {"device_detail", f.device_detail},
           {"note", f.note}}},
     };
 }
@@ -144,6 +146,10 @@ Sample sample_from_json(const json& j) {
         s.facts.server_answering = f.at("server_answering").get<bool>();
     if (f.contains("server_last_reply"))
         s.facts.server_last_reply = opt_time(f.at("server_last_reply"));
+    if (f.contains("device_fate"))
+        s.facts.device_fate =
+            parse_enum<DeviceFate>(f.at("device_fate"), device_fate_from_string, "device fate");
+    s.facts.device_detail = f.value("device_detail", "");
     return s;
 }
 

@@ -92,6 +92,30 @@ class Fields {
         else
             bad(key, *v);
     }
+    // drbd-utils' resync_susp_str(): "no", or the reasons in this order joined by ','.
+    void resync_suspended(std::string_view key, DrbdPeerDevice::ResyncSuspended& out) {
+        const auto* v = text(key);
+        if (!v) return;
+        DrbdPeerDevice::ResyncSuspended parsed;
+        if (*v != "no") {
+            for (std::string_view rest = *v; !rest.empty();) {
+                const auto comma = rest.find(',');
+                const std::string_view reason = rest.substr(0, comma);
+                rest =
+                    comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+                bool* flag = reason == "user"         ? &parsed.user
+                             : reason == "peer"       ? &parsed.peer
+                             : reason == "dependency" ? &parsed.dependency
+                                                      : nullptr;
+                if (!flag || *flag || (comma != std::string_view::npos && rest.empty())) {
+                    bad(key, *v);
+                    return;
+                }
+                *flag = true;
+            }
+        }
+        out = parsed;
+    }
     // An id the object is keyed by; absent means 0 (8.4 prints peer-node-id:0 anyway).
     std::optional<int> id(std::string_view key) {
         const auto* v = text(key);
@@ -220,7 +244,7 @@ void DrbdState::apply(const DrbdEvent& e, std::string& error) {
             f.number("pending", pd.pending);
             f.number("unacked", pd.unacked);
             f.number("sent", pd.sent);
-            f.yes_no("resync-suspended", pd.resync_suspended);
+            f.resync_suspended("resync-suspended", pd.resync_suspended);
             break;
         }
         case Object::kHelper:

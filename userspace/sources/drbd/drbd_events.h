@@ -57,7 +57,16 @@ struct DrbdPeerDevice {
     std::uint64_t pending = 0;                 // requests sent to the peer, not yet answered
     std::uint64_t unacked = 0;                 // peer requests this side has not answered
     std::uint64_t sent = 0;                    // KiB sent to the peer
-    bool resync_suspended = false;
+    // Why the resync is paused, as drbd-utils prints it (resync_susp_str): "no", or any of
+    // user, peer, dependency joined by commas ("user,dependency").
+    struct ResyncSuspended {
+        bool user = false;
+        bool peer = false;
+        bool dependency = false;
+        bool any() const { return user || peer || dependency; }
+        bool operator==(const ResyncSuspended&) const = default;
+    };
+    ResyncSuspended resync_suspended;
 };
 
 struct DrbdResource {

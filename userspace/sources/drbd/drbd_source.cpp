@@ -19,6 +19,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "core/rate_limit.h"
 #include "os/process.h"
 #include "sources/drbd/drbd_startup_check.h"
 
@@ -28,8 +29,18 @@ namespace {
 constexpr unsigned kDrbdMajor = 147;  // include/uapi/linux/major.h
 // A --now dump of many resources is a few hundred bytes each; more than this is not DRBD.
 constexpr std::size_t kMaxDumpBytes = 4 << 20;
-// Distinct odd lines logged, so a changed output format cannot flood the journal.
-constexpr std::size_t kMaxWarnings = 32;
+// What the worker warns about: deduplicated by kind, not by text (a line quotes changing
+// statistics), each kind at most once per Options::warn_every; the ones held back are counted
+// in the next, so no kind is silenced for good.
+enum class Warning {
+    kEventsLine,   // a line of the events2 child that is not an event
+    kEventsField,  // an event with a field that does not parse
+    kNowOutput,    // the same in `events2 --now`
+    kShowFailed,   // `drbdsetup show` failed
+    kShowOutput,   // `drbdsetup show` printed what the parser does not know
+    kChildExit,    // the events2 child ended
+    kUnavailable,  // no DRBD state at all
+};
 constexpr int kCountBits = std::numeric_limits<unsigned long>::digits;
 
 using Steady = std::chrono::steady_clock;
@@ -193,13 +204,14 @@ class DrbdSource::Worker {
         if (!event) {
             // drbdsetup's own messages (stderr shares the pipe) explain an exit.
             last_odd_line_ = std::string(line);
-            warn_once(
-                fmt::format("DRBD: ignoring a line of drbdsetup events2: {} ('{}')", error, line));
+            warn(Warning::kEventsLine,
+                 fmt::format("DRBD: ignoring a line of drbdsetup events2: {} ('{}')", error, line));
             return;
         }
         std::lock_guard lock(shared_->mutex);
         shared_->state.apply(*event, error);
-        if (!error.empty()) warn_once(fmt::format("DRBD: events2 line '{}': {}", line, error));
+        if (!error.empty())
+            warn(Warning::kEventsField, fmt::format("DRBD: events2 line '{}': {}", line, error));
     }
 
     void end_child() {
@@ -212,7 +224,7 @@ class DrbdSource::Worker {
         child_ = -1;
         if (Steady::now() - child_started_ > options_.restart_max) {
             backoff_ = options_.restart_min;  // it ran well: a new problem is news again
-            child_reported_.clear();
+            warnings_.erase(Warning::kChildExit);
         }
         if (thread_.get_stop_token().stop_requested()) return;
         const std::string how = WIFEXITED(status)
@@ -222,11 +234,10 @@ class DrbdSource::Worker {
             fmt::format("'{} events2 --statistics' {}{}{}", options_.drbdsetup, how,
                         last_odd_line_.empty() ? "" : ": ", last_odd_line_);
         // The refresh still gives the state, only later: a warning, not an outage.
-        if (child_reported_.size() < kMaxWarnings && child_reported_.insert(why).second)
-            spdlog::warn(
-                "DRBD: {}; restarting it (state changes are seen at the next refresh "
-                "meanwhile)",
-                why);
+        warn(Warning::kChildExit,
+             fmt::format("DRBD: {}; restarting it (state changes are seen at the next refresh "
+                         "meanwhile)",
+                         why));
     }
 
     // The statistics (and, when due, the options) of every resource.
@@ -247,7 +258,8 @@ class DrbdSource::Worker {
             return;
         }
         DrbdState fresh;
-        for (const auto& e : fresh.apply_text(o.output)) warn_once("DRBD: events2 --now: " + e);
+        for (const auto& e : fresh.apply_text(o.output))
+            warn(Warning::kNowOutput, "DRBD: events2 --now: " + e);
         bool new_resource = false;
         {
             std::lock_guard lock(shared_->mutex);
@@ -286,15 +298,15 @@ class DrbdSource::Worker {
         }
         if (o.end != ProcessOutcome::End::kExited || o.status != 0) {
             if (o.end != ProcessOutcome::End::kCancelled)
-                warn_once(
-                    fmt::format("DRBD: '{} show --show-defaults' {}; DRBD's timeouts are "
-                                "taken to be its defaults",
-                                options_.drbdsetup, outcome_text(o, options_.command_timeout)));
+                warn(Warning::kShowFailed,
+                     fmt::format("DRBD: '{} show --show-defaults' {}; DRBD's timeouts are "
+                                 "taken to be its defaults",
+                                 options_.drbdsetup, outcome_text(o, options_.command_timeout)));
             return;
         }
         std::vector<std::string> errors;
         const auto configs = parse_drbd_show(o.output, errors);
-        for (const auto& e : errors) warn_once("DRBD: drbdsetup show: " + e);
+        for (const auto& e : errors) warn(Warning::kShowOutput, "DRBD: drbdsetup show: " + e);
         std::map<std::string, dev_t> backing;
         for (const auto& c : configs) {
             for (const auto& v : c.volumes) {
@@ -311,19 +323,19 @@ class DrbdSource::Worker {
         shared_->backing = std::move(backing);
     }
 
-    // Each distinct reason once (the same outage seen by the child and the refresh would
-    // otherwise alternate), until DRBD state is back.
+    // Once when the outage starts, then as any other warning kind (the same outage seen by
+    // the child and the refresh would otherwise alternate), until DRBD state is back.
     void report(const std::string& why) {
         {
             std::lock_guard lock(shared_->mutex);
             shared_->unavailable = why;
         }
         shared_->refreshed_cv.notify_all();  // discover() need not wait any longer
-        if (reported_.size() < kMaxWarnings && reported_.insert(why).second)
-            spdlog::warn(
-                "DRBD: no DRBD state: {}; DRBD paths get no DRBD facts until it is back "
-                "(retrying)",
-                why);
+        unavailable_ = true;
+        warn(Warning::kUnavailable,
+             fmt::format("DRBD: no DRBD state: {}; DRBD paths get no DRBD facts until it is back "
+                         "(retrying)",
+                         why));
     }
 
     void available() {
@@ -331,13 +343,19 @@ class DrbdSource::Worker {
             std::lock_guard lock(shared_->mutex);
             shared_->unavailable.clear();
         }
-        if (!reported_.empty()) spdlog::info("DRBD: DRBD state available again");
-        reported_.clear();
+        if (unavailable_) spdlog::info("DRBD: DRBD state available again");
+        unavailable_ = false;
+        warnings_.erase(Warning::kUnavailable);  // a new outage is news at once
     }
 
-    void warn_once(const std::string& message) {
-        if (warned_.size() < kMaxWarnings && warned_.insert(message).second)
+    void warn(Warning kind, const std::string& message) {
+        auto it = warnings_.try_emplace(kind, 1, options_.warn_every).first;
+        std::uint64_t held_back = 0;
+        if (!it->second.allow(clock_.now(), held_back)) return;
+        if (held_back == 0)
             spdlog::warn("{}", message);
+        else
+            spdlog::warn("{} ({} more like it since the last of these)", message, held_back);
     }
 
     const Options& options_;
@@ -349,12 +367,11 @@ class DrbdSource::Worker {
     int pipe_fd_ = -1;
     Steady::time_point child_started_{};
     Steady::time_point next_show_{};
-    std::string partial_;                   // an incomplete line from the child
-    std::string last_odd_line_;             // the child's last line that was not an event
-    std::set<std::string> reported_;        // outages logged since the state was last available
-    std::set<std::string> child_reported_;  // events2 child exits logged since it last ran well
-    std::set<std::string> warned_;          // odd lines and failed `show`s logged
-    std::jthread thread_;                   // last: started after everything it uses
+    std::string partial_;        // an incomplete line from the child
+    std::string last_odd_line_;  // the child's last line that was not an event
+    bool unavailable_ = false;   // an outage was reported, not yet its end
+    std::map<Warning, RateLimit> warnings_;
+    std::jthread thread_;  // last: started after everything it uses
 };
 
 DrbdSource::DrbdSource(Options options, const Clock& clock)

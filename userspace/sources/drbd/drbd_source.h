@@ -16,7 +16,6 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -40,6 +39,9 @@ class DrbdSource final : public StorageSource {
         Duration command_timeout = std::chrono::seconds(10);
         Duration restart_min = std::chrono::seconds(1);  // events2 child backoff
         Duration restart_max = std::chrono::seconds(60);
+        // Each kind of warning (an odd events2 line, a failed `show`, ...) at most this often;
+        // the ones held back are counted in the next.
+        Duration warn_every = std::chrono::minutes(10);
     };
 
     // `clock` stamps the statistics (SteadyClock in the daemon) and must outlive the source.

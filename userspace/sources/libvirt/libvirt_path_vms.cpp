@@ -32,6 +32,15 @@ struct PathMatch {
 
 std::map<std::string, PathVms> PathVmTracker::collect(const VmSnapshot& snapshot,
                                                       const std::vector<WatchedPath>& paths) {
+    // Which disks each guest's I/O errors came from, forgotten once it runs again.
+    for (const VmIoError& e : snapshot.io_errors)
+        if (e.seq > seen_) errored_[e.vm][e.disk] = e.where;
+    std::map<std::string, bool> paused;
+    for (const Vm& vm : snapshot.vms) {
+        paused[vm.name] = paused_on_io_error(vm);
+        if (!paused[vm.name] && paused_[vm.name]) errored_.erase(vm.name);
+    }
+    paused_ = std::move(paused);
     std::map<std::string, PathVms> out;
     for (const WatchedPath& path : paths) {
         PathVms& p = out[path.config->name];
@@ -41,12 +50,19 @@ std::map<std::string, PathVms> PathVmTracker::collect(const VmSnapshot& snapshot
                                         [&](const VmDisk& d) { return match.holds_any(d.images); });
             if (!on) continue;
             p.vms.push_back({vm.name, vm_state_text(vm.state, vm.reason)});
-            if (paused_on_io_error(vm)) p.paused_on_io_error.push_back(vm.name);
+            if (!paused_on_io_error(vm)) continue;
+            const auto errored = errored_.find(vm.name);
+            const bool blamed =
+                errored == errored_.end() ||
+                std::any_of(errored->second.begin(), errored->second.end(),
+                            [&](const auto& disk) { return match.holds_any(disk.second); });
+            if (blamed) p.paused_on_io_error.push_back(vm.name);
         }
         for (const VmIoError& e : snapshot.io_errors) {
             if (e.seq <= seen_ || !match.holds_any(e.where)) continue;
             ++p.io_errors;
-            p.last_io_error = fmt::format("{} {}: {}", e.vm, e.disk, e.reason);
+            p.last_io_error =
+                fmt::format("{} {}: {}", e.vm, e.disk, io_error_reason_text(e.reason));
         }
     }
     if (!snapshot.io_errors.empty()) seen_ = std::max(seen_, snapshot.io_errors.back().seq);

@@ -26,7 +26,9 @@ struct PathVms {
     std::vector<VmOnPath> vms;    // guests with a disk image on the path, by name
     std::uint64_t io_errors = 0;  // their disks' I/O-error events since the previous collect()
     std::string last_io_error;    // the latest of those: "vm1 vda: enospc"
-    std::vector<std::string> paused_on_io_error;  // the guests paused by an I/O error
+    // The guests paused by an I/O error of a disk on this path (the disks their I/O-error
+    // events named; every path of the guest when no event named one).
+    std::vector<std::string> paused_on_io_error;
 };
 
 // A monitored path and the whole disk behind it, when known (device and DRBD paths; a mount
@@ -48,6 +50,10 @@ class PathVmTracker {
 
   private:
     std::uint64_t seen_ = 0;  // the last I/O-error event counted
+    // By guest name, the images of each disk (by target) an I/O-error event named, kept until
+    // the guest is no longer paused on an I/O error: a pause is blamed on those disks' paths.
+    std::map<std::string, std::map<std::string, std::vector<DiskLocation>>> errored_;
+    std::map<std::string, bool> paused_;  // by guest name: paused on an I/O error last time
 };
 
 // The tick's guest evidence into the path's facts.

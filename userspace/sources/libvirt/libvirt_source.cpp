@@ -8,6 +8,8 @@
 #include <cerrno>
 #include <cstring>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -89,6 +91,16 @@ void timer_handler(int, void*) {}
 
 }  // namespace
 
+struct LibvirtSource::ConnectAttempt {
+    std::mutex mutex;
+    bool done = false;
+    bool abandoned = false;  // timed out: the thread closes what it gets
+    virConnectPtr conn = nullptr;
+    std::string error;
+    TimePoint started{};
+    int wake_fd = -1;  // a dup of the source's eventfd, closed by the attempt's thread
+};
+
 LibvirtSource::LibvirtSource(Options options, const Clock& clock)
     : options_(std::move(options)), clock_(clock) {
     snapshot_.uri = options_.uri;
@@ -149,7 +161,7 @@ void LibvirtSource::run() {
         const TimePoint now = clock_.now();
         if (conn_ && (closed_ || virConnectIsAlive(conn_) != 1))
             disconnect(fmt::format("the connection to {} closed", options_.uri));
-        if (!conn_ && now >= next_attempt_ && !connect()) {
+        if (!conn_ && (attempt_ || now >= next_attempt_) && !connect(now) && !attempt_) {
             next_attempt_ = now + backoff_;
             backoff_ = std::min(backoff_ * 2, options_.retry_max);
         }
@@ -168,20 +180,63 @@ void LibvirtSource::run() {
     if (handle >= 0) virEventRemoveHandle(handle);
     if (timer >= 0) virEventRemoveTimeout(timer);
     if (conn_) disconnect("stopping");
+    if (attempt_) {
+        std::lock_guard lock(attempt_->mutex);
+        attempt_->abandoned = true;  // its thread closes the connection if it ever gets one
+    }
+    attempt_.reset();
 }
 
-bool LibvirtSource::connect() {
-    // Read-only: the source only looks, and a read-only socket is all it needs for events.
-    conn_ = virConnectOpenReadOnly(options_.uri.c_str());
-    if (!conn_) {
-        const std::string error =
-            fmt::format("cannot connect to {}: {}", options_.uri, last_error());
-        if (snapshot().error != error)
-            spdlog::warn("libvirt: {}; VMs are not listed, retrying (backoff up to {})", error,
-                         format_duration(options_.retry_max));
-        set_error(error);
+bool LibvirtSource::connect(TimePoint now) {
+    if (!attempt_) {
+        // Read-only: the source only looks, and a read-only socket is all it needs for
+        // events. On a thread of its own: virConnectOpen has no timeout, and a libvirtd that
+        // accepts and never answers would hold the source (and its stop()) for as long.
+        attempt_ = std::make_shared<ConnectAttempt>();
+        attempt_->started = now;
+        attempt_->wake_fd = ::dup(wake_fd_);
+        std::thread([attempt = attempt_, uri = options_.uri] {
+            virConnectPtr conn = virConnectOpenReadOnly(uri.c_str());
+            const std::string error = conn ? std::string() : last_error();
+            std::lock_guard lock(attempt->mutex);
+            if (attempt->abandoned) {
+                if (conn) virConnectClose(conn);
+            } else {
+                attempt->conn = conn;
+                attempt->error = error;
+            }
+            attempt->done = true;
+            const std::uint64_t one = 1;
+            if (attempt->wake_fd >= 0) {
+                [[maybe_unused]] const auto w = ::write(attempt->wake_fd, &one, sizeof one);
+                ::close(attempt->wake_fd);
+                attempt->wake_fd = -1;
+            }
+        }).detach();
+    }
+    std::unique_lock lock(attempt_->mutex);
+    if (!attempt_->done) {
+        if (now - attempt_->started < options_.connect_timeout) return false;
+        attempt_->abandoned = true;
+        lock.unlock();
+        attempt_.reset();
+        outage(fmt::format("connecting to {} did not finish within {}", options_.uri,
+                           format_duration(options_.connect_timeout)));
         return false;
     }
+    virConnectPtr conn = attempt_->conn;
+    const std::string error = attempt_->error;
+    lock.unlock();
+    attempt_.reset();
+    if (!conn) {
+        outage(fmt::format("cannot connect to {}: {}", options_.uri, error));
+        return false;
+    }
+    return connected(conn);
+}
+
+bool LibvirtSource::connected(virConnectPtr conn) {
+    conn_ = conn;
     closed_ = false;
     // A local driver (test:///) has no keepalive; a remote one closes the connection after
     // interval x count seconds of silence, and the close callback brings the reconnect.
@@ -201,13 +256,13 @@ bool LibvirtSource::connect() {
         if (registered < 0) {
             const std::string error = fmt::format("cannot subscribe to domain events on {}: {}",
                                                   options_.uri, last_error());
-            spdlog::warn("libvirt: {}", error);
             disconnect(error);
             return false;
         }
         callbacks_.push_back(registered);
     }
     spdlog::info("libvirt: connected to {} (read-only)", options_.uri);
+    outage_logged_.clear();
     backoff_ = options_.retry_min;
     refresh_all();
     return true;
@@ -221,10 +276,22 @@ void LibvirtSource::disconnect(const std::string& why) {
     virConnectClose(conn_);
     conn_ = nullptr;
     if (!stopping_) {
-        spdlog::warn("libvirt: {}; keeping the last known VM list, reconnecting", why);
+        outage(why);
         next_attempt_ = clock_.now() + backoff_;
     }
     set_error(why);
+}
+
+void LibvirtSource::outage(const std::string& why) {
+    set_error(why);
+    if (why == outage_logged_) return;
+    outage_logged_ = why;
+    const std::optional<TimePoint> as_of = snapshot(kNoIoErrors).as_of;
+    spdlog::warn("libvirt: {}; {}, reconnecting (backoff up to {})", why,
+                 as_of ? fmt::format("VM lists are the last known, from {} ago",
+                                     format_duration(clock_.now() - *as_of))
+                       : std::string("no VM list yet"),
+                 format_duration(options_.retry_max));
 }
 
 bool LibvirtSource::read_vm(virDomainPtr dom, Vm& vm, std::string& error) {
@@ -381,8 +448,9 @@ void LibvirtSource::on_io_error(virConnectPtr, virDomainPtr dom, const char* src
     std::lock_guard lock(self->mutex_);
     TimePoint& logged = self->io_error_logged_[fmt::format("{}/{}/{}", uuid, e.disk, e.reason)];
     if (logged == TimePoint{} || e.at - logged >= kIoErrorLogInterval) {
-        spdlog::warn("libvirt: VM '{}' disk {} ({}): I/O error '{}'", e.vm, e.disk, e.source,
-                     e.reason);
+        spdlog::warn("libvirt: VM '{}' disk {} ({}): {}", e.vm, e.disk, e.source,
+                     e.reason.empty() ? io_error_reason_text(e.reason)
+                                      : fmt::format("I/O error ({})", e.reason));
         logged = e.at;
     }
     e.seq = ++self->seq_;

@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <string>
@@ -31,6 +32,10 @@ class LibvirtSource {
         std::string uri = "qemu:///system";
         Duration retry_min = 1s;  // reconnect backoff: doubles per failure up to retry_max
         Duration retry_max = 30s;
+        // A connect attempt that has not returned by then (a libvirtd stopped with SIGSTOP,
+        // a socket nobody answers) is given up: the source says so and retries after the
+        // backoff. The attempt's thread is left to return by itself, one at a time.
+        Duration connect_timeout = 10s;
         Duration resync = 60s;         // full re-read of the guest list (events cover the rest)
         int keepalive_interval_s = 5;  // libvirt closes the connection after
         unsigned keepalive_count = 3;  // interval x count without an answer
@@ -62,8 +67,15 @@ class LibvirtSource {
                                   void* opaque);
     static void on_close(virConnectPtr conn, int reason, void* opaque);
 
+    struct ConnectAttempt;  // shared with the thread that calls virConnectOpenReadOnly
+
     void run();
-    bool connect();
+    // Starts an attempt, or takes the result of the one under way; false while there is no
+    // connection (yet).
+    bool connect(TimePoint now);
+    bool connected(virConnectPtr conn);
+    // Why there is no VM list now, once per distinct reason: one message for every outage.
+    void outage(const std::string& why);
     void disconnect(const std::string& why);
     void refresh_all();
     void refresh_pending();
@@ -83,6 +95,8 @@ class LibvirtSource {
     std::vector<int> callbacks_;
     bool close_callback_ = false;
     TimePoint next_attempt_{};
+    std::shared_ptr<ConnectAttempt> attempt_;  // the connect under way, if any
+    std::string outage_logged_;                // the outage last logged
     Duration backoff_{0};
     TimePoint next_resync_{};
 

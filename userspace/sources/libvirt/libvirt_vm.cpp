@@ -26,4 +26,9 @@ bool paused_on_io_error(const Vm& vm) {
     return vm.state == VIR_DOMAIN_PAUSED && vm.reason == VIR_DOMAIN_PAUSED_IOERROR;
 }
 
+std::string io_error_reason_text(std::string_view reason) {
+    if (reason.empty()) return "I/O error (no reason given by the hypervisor)";
+    return std::string(reason);
+}
+
 }  // namespace iohealth

@@ -8,6 +8,7 @@
 #include <deque>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/time.h"
@@ -52,6 +53,11 @@ std::string vm_state_text(int state, int reason);
 // Paused because a disk returned an error (qemu's werror/rerror=stop).
 bool paused_on_io_error(const Vm& vm);
 
+// libvirt's reason of an I/O error as the reason text says it. QEMU's driver sends an empty
+// reason for most errors (its BLOCK_IO_ERROR event carries only "nospace"), so "" reads
+// "I/O error (no reason given by the hypervisor)"; "enospc", "eio", ... as sent.
+std::string io_error_reason_text(std::string_view reason);
+
 // One VIR_DOMAIN_EVENT_ID_IO_ERROR_REASON event.
 struct VmIoError {
     std::uint64_t seq = 0;  // increases by one per event, never reused while the source lives
@@ -59,7 +65,7 @@ struct VmIoError {
     std::string vm;      // the guest's name
     std::string disk;    // its target ("vda") when the disk is known, else libvirt's alias
     std::string source;  // the image libvirt names
-    std::string reason;  // libvirt's reason: "eio", "enospc", "eperm", ...
+    std::string reason;  // libvirt's reason: "" (qemu, most errors), "enospc", "eio", ...
     std::vector<DiskLocation> where;  // the disk's images (the source alone if the disk is unknown)
 };
 
