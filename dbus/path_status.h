@@ -39,6 +39,11 @@ struct ManagerStatus {
     // config (the configuration or --mode), runtime (a change kept across restarts), or
     // maintenance (a window, until maintenance_until_usec)
     std::string mode_source = "config";
+    // The VM lists' source: off (no [libvirt] uri), connected, or unreachable (the lists are
+    // the last known ones); and when the lists were last known current (CLOCK_REALTIME us; 0 =
+    // never).
+    std::string libvirt_state = "off";
+    std::uint64_t vms_updated_usec = 0;
 
     bool operator==(const ManagerStatus&) const = default;
 };

@@ -230,6 +230,9 @@ class BusService::Impl final : public ManagerBase {
             if (status.maintenance_until_usec != manager_.maintenance_until_usec)
                 names.emplace_back("MaintenanceUntilUSec");
             if (status.mode_source != manager_.mode_source) names.emplace_back("ModeSource");
+            if (status.libvirt_state != manager_.libvirt_state) names.emplace_back("LibvirtState");
+            if (status.vms_updated_usec != manager_.vms_updated_usec)
+                names.emplace_back("VmsUpdatedUSec");
             manager_ = status;
         }
         if (!names.empty()) emitPropertiesChangedSignal(kManagerInterface, names);
@@ -256,6 +259,18 @@ class BusService::Impl final : public ManagerBase {
         return guarded([&] {
             std::lock_guard lock(mutex_);
             return manager_.mode_source;
+        });
+    }
+    std::string LibvirtState() override {
+        return guarded([&] {
+            std::lock_guard lock(mutex_);
+            return manager_.libvirt_state;
+        });
+    }
+    uint64_t VmsUpdatedUSec() override {
+        return guarded([&] {
+            std::lock_guard lock(mutex_);
+            return manager_.vms_updated_usec;
         });
     }
 
@@ -336,6 +351,7 @@ class BusService::Impl final : public ManagerBase {
         return guarded([&] {
             const Caller caller = authorize("RequestHeartbeatFence");
             require_reason(reason);
+            require_pool(pool);
             const HeartbeatFenceReply r = handler_.request_heartbeat_fence(reason, pool, caller);
             return std::tuple<uint64_t, std::string, std::string>(r.id, r.reply, r.detail);
         });
@@ -373,6 +389,20 @@ class BusService::Impl final : public ManagerBase {
             throw bus_error(BusError::kInvalidArgument,
                             fmt::format("A reason is at most {} bytes; this one has {}",
                                         kMaxReasonBytes, reason.size()));
+    }
+    // A pool names a few things (script, server, export, mount, resource): bounded like a
+    // path name, so what reaches the journal and the reply stays small.
+    static void require_pool(const std::map<std::string, std::string>& pool) {
+        if (pool.size() > kMaxPoolEntries)
+            throw bus_error(BusError::kInvalidArgument,
+                            fmt::format("A pool has at most {} entries; this one has {}",
+                                        kMaxPoolEntries, pool.size()));
+        for (const auto& [key, value] : pool)
+            if (key.size() > kMaxNameBytes || value.size() > kMaxPoolValueBytes)
+                throw bus_error(
+                    BusError::kInvalidArgument,
+                    fmt::format("Pool entry {} is too long (keys up to {} bytes, values up to {})",
+                                quote_input(key), kMaxNameBytes, kMaxPoolValueBytes));
     }
     static Action require_action(const std::string& action) {
         const auto a = action_from_string(action);

@@ -25,6 +25,10 @@ namespace iohealth {
 
 // The longest reason SetMode and RequestFence take: a sentence for the journal, not a file.
 inline constexpr std::size_t kMaxReasonBytes = 1024;
+// RequestHeartbeatFence's pool: a few entries, keys as short as names, values up to PATH_MAX.
+inline constexpr std::size_t kMaxPoolEntries = 16;
+inline constexpr std::size_t kMaxNameBytes = 64;
+inline constexpr std::size_t kMaxPoolValueBytes = 4096;
 
 class BusService {
   public:

@@ -3,7 +3,8 @@
 # faults, a private dbus-daemon), the daemon end to end; the Debian package (built once, checked
 # with lintian); the VM tier (qemu guests on Debian's stock kernel: device-mapper, DRBD, NFS, a
 # real reboot, and systemd as PID 1 with the package installed); then the unit, integration and
-# e2e tests under ASan+UBSan, then the config fuzzer for a bounded time. Prints each tier's
+# e2e tests under ASan+UBSan, then the fuzzers (config, DRBD events2/show, mountstats, diskstats,
+# agent.properties) for a bounded time. Prints each tier's
 # wall time, and all of them at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -41,8 +42,13 @@ if [ -x tests/fuzz/run.sh ]; then
   fuzz() {
     CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=Debug \
       -DIOHEALTH_FUZZ=ON -DIOHEALTH_TESTS=ON >/dev/null
-    cmake --build build-fuzz -j"$jobs" --target config_fuzz
-    IOHEALTH_FUZZ_RUNS=${IOHEALTH_FUZZ_RUNS:-100000} tests/fuzz/run.sh build-fuzz "${IOHEALTH_FUZZ_SECONDS:-120}"
+    cmake --build build-fuzz -j"$jobs" --target config_fuzz drbd_events_fuzz drbd_show_fuzz \
+      mountstats_fuzz diskstats_fuzz agent_properties_fuzz
+    # The config language is the largest input space; each other parser gets a share.
+    IOHEALTH_FUZZ_RUNS=${IOHEALTH_FUZZ_RUNS:-100000} tests/fuzz/run.sh build-fuzz "${IOHEALTH_FUZZ_SECONDS:-60}"
+    for f in drbd_events drbd_show mountstats diskstats agent_properties; do
+      IOHEALTH_FUZZ_RUNS=${IOHEALTH_FUZZ_RUNS:-100000} tests/fuzz/run.sh build-fuzz "${IOHEALTH_FUZZ_PARSER_SECONDS:-20}" "$f"
+    done
   }
-  tier "config fuzzer (bounded)" fuzz
+  tier "fuzzers (bounded)" fuzz
 fi

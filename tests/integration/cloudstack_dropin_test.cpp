@@ -264,6 +264,59 @@ TEST_F(CloudstackDropinTest, AnUnknownFallbackRunsTheStockFence) {
         << crit[0];
 }
 
+// --- iohealth-cloudstack enable|disable|status (dpkg-divert on a test dpkg database)
+
+TEST_F(CloudstackDropinTest, EnableDivertsTheStockScriptsAndDisableRestoresThem) {
+    const std::string admin = dir_ + "/dpkg", kvm = dir_ + "/kvm";
+    fs::create_directories(admin);
+    std::ofstream(admin + "/diversions").flush();
+    fs::create_directories(kvm);
+    for (const char* f : {"kvmheartbeat.sh", "kvmspheartbeat.sh", "kvmsmpheartbeat.sh"})
+        std::ofstream(kvm + "/" + f) << "# stock " << f << "\n";
+    const auto command = [&](const std::string& verb) {
+        return run_status(
+            fmt::format("DPKG_ADMINDIR={} IOHEALTH_CLOUDSTACK_SCRIPTS={} "
+                        "IOHEALTH_CLOUDSTACK_DROPINS={} {}/iohealth-cloudstack {}",
+                        admin, kvm, kScripts, kScripts, verb));
+    };
+    auto r = command("status");
+    EXPECT_EQ(r.status, 3) << r.out << r.err;
+    r = command("enable");
+    EXPECT_EQ(r.status, 0) << r.out << r.err;
+    for (const char* f : {"kvmheartbeat.sh", "kvmspheartbeat.sh", "kvmsmpheartbeat.sh"}) {
+        EXPECT_TRUE(fs::equivalent(kvm + "/" + f, kScripts + "/" + f)) << f;
+        EXPECT_EQ(testing::read_text(kvm + "/" + f + ".stock"), std::string("# stock ") + f + "\n");
+    }
+    r = command("status");
+    EXPECT_EQ(r.status, 0) << r.out;
+    EXPECT_EQ(r.out, fmt::format("{0}/kvmheartbeat.sh: drop-in\n{0}/kvmspheartbeat.sh: drop-in\n"
+                                 "{0}/kvmsmpheartbeat.sh: drop-in\n",
+                                 kvm));
+    // Through the link, the drop-in still finds iohealth-fence.sh and runs as itself.
+    const auto read =
+        run_status(fmt::format("{} {}/kvmheartbeat.sh {} -r -t 60", seams(), kvm, pool_args()));
+    expect_case("read-missing-file", read);
+    EXPECT_EQ(command("enable").status, 0) << "enable twice";
+    // A copy over the link (what an unpack without the diversion would do) is reported.
+    fs::remove(kvm + "/kvmspheartbeat.sh");
+    std::ofstream(kvm + "/kvmspheartbeat.sh") << "# a copy\n";
+    r = command("status");
+    EXPECT_EQ(r.status, 1);
+    EXPECT_NE(r.out.find("kvmspheartbeat.sh: diverted, but " + kvm +
+                         "/kvmspheartbeat.sh is not the drop-in"),
+              std::string::npos)
+        << r.out;
+    fs::remove(kvm + "/kvmspheartbeat.sh");
+    r = command("disable");
+    EXPECT_EQ(r.status, 0) << r.out << r.err;
+    for (const char* f : {"kvmheartbeat.sh", "kvmspheartbeat.sh", "kvmsmpheartbeat.sh"}) {
+        EXPECT_EQ(testing::read_text(kvm + "/" + f), std::string("# stock ") + f + "\n") << f;
+        EXPECT_FALSE(fs::exists(kvm + "/" + f + ".stock")) << f;
+    }
+    EXPECT_EQ(command("status").status, 3);
+    EXPECT_EQ(testing::read_text(admin + "/diversions"), "");
+}
+
 // --- kvmsmpheartbeat.sh (SharedMountPoint)
 
 TEST_F(CloudstackDropinTest, SmpWriteAndReadFreshStaleMissingLikeStock) {

@@ -7,7 +7,9 @@
 #include <gtest/gtest.h>
 #include <linux/loop.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -260,6 +262,109 @@ TEST_F(DeviceFateTest, DeletedBackingFileIsSaid) {
                                      (work_ / "c.img").string() + ", which was deleted"))
         << reason;
     EXPECT_TRUE(contains(log(), "Path 'deleted': backing file deleted: ")) << log();
+}
+
+// --- libvirt's state and the VM lists' age on the bus and in iohealthctl ---
+
+// iohealthd (no paths) with [libvirt] uri = `uri` on a private bus.
+class LibvirtStateTest : public ::testing::Test {
+  protected:
+    void start(const std::string& uri, const std::string& paths = "") {
+        if (geteuid() != 0) GTEST_SKIP() << "needs root: the bus name";
+        bus_ = std::make_unique<testing::SystemLikeBus>();
+        ASSERT_TRUE(bus_->ok()) << "dbus-daemon did not start";
+        work_ = fs::path(bus_->dir()) / "work";
+        fs::create_directory(work_);
+        std::ofstream(work_ / "iohealthd.conf")
+            << "[daemon]\ndiscover = no\ntick = 200ms\n[libvirt]\nuri = " << uri << "\n"
+            << paths;
+        daemon_ = std::make_unique<testing::Child>(
+            std::vector<std::string>{IOHEALTHD, "-c", (work_ / "iohealthd.conf").string(),
+                                     "--no-bpf", "--bus-address", bus_->address()},
+            std::vector<std::string>{}, -1, log_path());
+        auto connection = sdbus::createSessionBusConnectionWithAddress(bus_->address());
+        ASSERT_TRUE(testing::wait_for_name(*connection, kBusName)) << log();
+    }
+    std::string log_path() const { return (work_ / "iohealthd.log").string(); }
+    std::string log() const {
+        std::ifstream in(log_path());
+        return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+    }
+    // A manager property, as busctl prints it ("s \"connected\"", "t 0").
+    std::string property(const std::string& name) {
+        return run_status("busctl --address=" + bus_->address() +
+                          " get-property org.iohealth.IoHealth1 /org/iohealth/IoHealth1 "
+                          "org.iohealth.IoHealth1.Manager " +
+                          name)
+            .out;
+    }
+    bool property_becomes(const std::string& name, const std::string& value,
+                          std::chrono::milliseconds limit) {
+        const auto end = std::chrono::steady_clock::now() + limit;
+        while (std::chrono::steady_clock::now() < end) {
+            if (property(name) == value + "\n") return true;
+            std::this_thread::sleep_for(100ms);
+        }
+        return false;
+    }
+
+    std::unique_ptr<testing::SystemLikeBus> bus_;
+    fs::path work_;
+    std::unique_ptr<testing::Child> daemon_;
+};
+
+TEST_F(LibvirtStateTest, ConnectedWithTheListsAgeOnTheBus) {
+    testing::TempDir node_dir;
+    const std::string node = node_dir.path() + "/node.xml";
+    std::ofstream(node) << "<node>\n</node>\n";
+    testing::make_sparse_file(node_dir.path() + "/disk.img", 16 << 20);
+    const testing::LoopDevice disk(node_dir.path() + "/disk.img");
+    start("test://" + node, "[path disk]\ndevice = " + disk.path() + "\n");
+    ASSERT_TRUE(property_becomes("LibvirtState", "s \"connected\"", 10s)) << log();
+    const std::string updated = property("VmsUpdatedUSec");
+    ASSERT_TRUE(updated.starts_with("t ")) << updated;
+    const auto usec = std::stoull(updated.substr(2));
+    const auto now = std::chrono::duration_cast<std::chrono::microseconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+    EXPECT_GT(usec, std::uint64_t(now) - 120'000'000ull);
+    EXPECT_LE(usec, std::uint64_t(now) + 1'000'000ull);
+
+    const std::string ctl = std::string(IOHEALTHCTL) + " --bus-address " + bus_->address();
+    const auto show = run_status(ctl + " show disk");
+    EXPECT_TRUE(contains(show.out, "libvirt_state: connected\n")) << show.out << show.err;
+    EXPECT_TRUE(contains(show.out, "vms_updated_usec: 20")) << show.out;
+    const auto explain = run_status(ctl + " explain disk");
+    EXPECT_TRUE(contains(explain.out, "(libvirt connected, VM lists as of 20")) << explain.out;
+    daemon_.reset();
+}
+
+// A libvirtd that accepts and never answers (SIGSTOP): the daemon says so once, shows the
+// state on the bus, and keeps serving.
+TEST_F(LibvirtStateTest, AHungLibvirtdIsUnreachableAfterTheConnectTimeout) {
+    testing::TempDir sock_dir;
+    const std::string socket_path = sock_dir.path() + "/silent.sock";
+    const int listener = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", socket_path.c_str());
+    ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    ASSERT_EQ(::listen(listener, 16), 0);
+    start("qemu+unix:///system?socket=" + socket_path);
+    EXPECT_EQ(property("LibvirtState"), "s \"unreachable\"\n");
+    EXPECT_EQ(property("VmsUpdatedUSec"), "t 0\n");
+    const auto end = std::chrono::steady_clock::now() + 15s;
+    while (std::chrono::steady_clock::now() < end && !contains(log(), "did not finish within"))
+        std::this_thread::sleep_for(200ms);
+    EXPECT_TRUE(contains(log(),
+                         "did not finish within 10s; no VM list yet, reconnecting (backoff "
+                         "up to 30s)"))
+        << log();
+    const auto r =
+        run_status(std::string(IOHEALTHCTL) + " --bus-address " + bus_->address() + " status");
+    EXPECT_EQ(r.status, 0) << r.err;
+    daemon_.reset();
+    ::close(listener);
 }
 
 }  // namespace

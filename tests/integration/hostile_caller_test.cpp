@@ -14,6 +14,7 @@
 #include <mutex>
 #include <set>
 #include <thread>
+#include <tuple>
 
 #include <nlohmann/json.hpp>
 
@@ -240,6 +241,37 @@ TEST_F(HostileCaller, ReasonsAreBoundedAndControlCharactersEscaped) {
     EXPECT_TRUE(contains(events, "mode-changed mode armed -> dry-run: back")) << events;
     EXPECT_FALSE(contains(events, "dry-run -> dry-run")) << events;
     EXPECT_FALSE(contains(events, ": again")) << events;
+}
+
+// Defect 5, the pool of RequestHeartbeatFence: bounded like the other text, with a clear error
+// that quotes only a prefix; a newline in its reason stays in one log line.
+TEST_F(HostileCaller, HeartbeatFencePoolIsBoundedAndItsTextEscapedInTheLog) {
+    auto proxy = sdbus::createProxy(*connection_, kBusName, kManagerPath);
+    const auto request = [&](const std::map<std::string, std::string>& pool,
+                             const std::string& reason) {
+        std::tuple<std::uint64_t, std::string, std::string> reply;
+        proxy->callMethod("RequestHeartbeatFence")
+            .onInterface(kManagerInterface)
+            .withArguments(reason, pool)
+            .storeResultsTo(reply);
+        return reply;
+    };
+    try {
+        request({{"mount", std::string(5000, 'm')}}, "long");
+        ADD_FAILURE() << "a 5000-byte pool value was accepted";
+    } catch (const sdbus::Error& e) {
+        EXPECT_EQ(e.getName(), error_name(BusError::kInvalidArgument));
+        EXPECT_EQ(e.getMessage(),
+                  "Pool entry 'mount' is too long (keys up to 64 bytes, values up to 4096)");
+    }
+    // Twice: the second joins the first's ladder and logs the reason.
+    for (int i = 0; i < 2; ++i)
+        request({{"mount", "/mnt/x\nFORGED-MOUNT"}}, "agent\nFORGED-REASON");
+    std::this_thread::sleep_for(300ms);
+    const std::string text = read_file(log());
+    EXPECT_TRUE(contains(text, "/mnt/x\\nFORGED-MOUNT")) << text;
+    for (const std::string forged : {"\nFORGED-MOUNT", "\nFORGED-REASON"})
+        EXPECT_FALSE(contains(text, forged)) << text;
 }
 
 // Defect 2: Explain showed custom_command (and a token in it) to every local user while the

@@ -35,5 +35,17 @@ for prefix in /usr /usr/local; do
   check "configuration (read from /etc/iohealth)" "$root/etc/iohealth/iohealthd.conf"
   check "man page iohealthd(8)" "$root$prefix/share/man/man8/iohealthd.8"
   check "CloudStack drop-ins (not activated)" "$root$prefix/share/iohealth/cloudstack/kvmheartbeat.sh"
+  check "CloudStack SharedMountPoint drop-in" "$root$prefix/share/iohealth/cloudstack/kvmsmpheartbeat.sh"
+  check "iohealth-cloudstack, with the drop-ins' directory" "$root$prefix/sbin/iohealth-cloudstack"
+  # It links the drop-ins installed beside it (on a test script directory and dpkg database).
+  t=$(mktemp -d)
+  mkdir "$t/kvm" "$t/dpkg" && : > "$t/dpkg/diversions"
+  DPKG_ADMINDIR=$t/dpkg IOHEALTH_CLOUDSTACK_SCRIPTS=$t/kvm "$root$prefix/sbin/iohealth-cloudstack" enable >/dev/null
+  if [ "$(readlink "$t/kvm/kvmsmpheartbeat.sh")" = "$root$prefix/share/iohealth/cloudstack/kvmsmpheartbeat.sh" ]; then
+    echo "ok: iohealth-cloudstack links the drop-ins beside it"
+  else
+    echo "FAIL: iohealth-cloudstack linked '$(readlink "$t/kvm/kvmsmpheartbeat.sh")'"; failed=1
+  fi
+  rm -rf "$t"
 done
 exit $failed

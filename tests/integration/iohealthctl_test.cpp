@@ -307,6 +307,9 @@ TEST_F(IoHealthCtlTest, MaintenanceWindowReArmsByItself) {
 
     EXPECT_EQ(ctl("mode arm").out, "Mode: armed (runtime change)\n");
     EXPECT_EQ(ctl("mode disarm --reason test").out, "Mode: disarmed (runtime change)\n");
+    // The names the configuration, --mode, D-Bus and the docs use.
+    EXPECT_EQ(ctl("mode armed").out, "Mode: armed (runtime change)\n");
+    EXPECT_EQ(ctl("mode disarmed --reason test").out, "Mode: disarmed (runtime change)\n");
     EXPECT_EQ(ctl("mode dry-run").out, "Mode: dry-run (runtime change)\n");
     EXPECT_TRUE(
         contains(read_file(event_log()), "mode-changed mode armed -> disarmed: test (uid 0"))

@@ -74,6 +74,11 @@ StorageModel::Outcome StorageModel::complete_under(const Mode& m, TimePoint t) {
     return {std::nullopt, false};
 }
 
+bool StorageModel::readable(TimePoint t) const {
+    const Mode m = mode_at(t);
+    return m.kind == Mode::kNormal || m.kind == Mode::kDelay;
+}
+
 StorageModel::Outcome StorageModel::write(TimePoint issued) {
     return complete_under(mode_at(issued), issued);
 }

@@ -30,6 +30,9 @@ class StorageModel {
         bool ok = true;
     };
     Outcome write(TimePoint issued);
+    // Whether a read issued at `t` answers with the file: not while requests hang (the
+    // reader's `cat` waits with them) or fail (it reads nothing).
+    bool readable(TimePoint t) const;
 
   private:
     struct Mode {

@@ -35,11 +35,9 @@ void PeerModel::note(TimePoint now, const std::string& text) {
 
 PeerStep PeerModel::advance(TimePoint now) {
     switch (state_) {
-        case State::kFenced:
-            return PeerStep::kNone;
         case State::kWriting:
             if (now >= wake_at_) fail_attempt(wake_at_, "timeout");
-            return state_ == State::kFenced ? PeerStep::kFence : PeerStep::kNone;
+            return PeerStep::kNone;
         case State::kRoundSleep:
             if (now < wake_at_) return PeerStep::kNone;
             attempt_ = 1;
@@ -49,27 +47,31 @@ PeerStep PeerModel::advance(TimePoint now) {
             if (attempt_ == t_.max_tries) {
                 // executePoolHeartBeatCommand returned a failure for the round.
                 attempt_ = 0;
+                state_ = State::kRoundSleep;
+                const TimePoint round_end = wake_at_;
+                wake_at_ += t_.update_frequency;
                 if (t_.reboot_on_timeout) {
-                    note(wake_at_, "Write heartbeat failed; stopping cloudstack-agent. (-c)");
-                    state_ = State::kFenced;
-                    fenced_at_ = wake_at_;
+                    // The agent runs -c and keeps its loop: with the stock script the host
+                    // resets fence_delay later; a fence handed over and declined leaves it
+                    // writing the next round.
+                    note(round_end, "Write heartbeat failed; stopping cloudstack-agent. (-c)");
+                    if (!fenced_at_) fenced_at_ = round_end;
+                    ++fences_;
                     return PeerStep::kFence;
                 }
-                state_ = State::kRoundSleep;
-                wake_at_ += t_.update_frequency;
                 return advance(now);
             }
             ++attempt_;
             break;
     }
     state_ = State::kWriting;
+    attempt_started_ = now;
     wake_at_ = now + t_.write_timeout;
     ++writes_started_;
     return PeerStep::kStartWrite;
 }
 
 std::optional<TimePoint> PeerModel::next_wakeup() const {
-    if (state_ == State::kFenced) return std::nullopt;
     return wake_at_;
 }
 
@@ -87,6 +89,8 @@ void PeerModel::write_done(TimePoint now, bool ok, int write) {
         return;
     }
     last_success_ = now;
+    // The file holds `date +%s` taken when the script started, before its write.
+    last_stamp_ = attempt_started_;
     attempt_ = 0;
     state_ = State::kRoundSleep;
     wake_at_ = now + t_.update_frequency;
@@ -94,16 +98,16 @@ void PeerModel::write_done(TimePoint now, bool ok, int write) {
 
 bool PeerModel::reader_says_dead(TimePoint now) const {
     // A neighbour that never saw a write reads ALIVE (the stock check fails open).
-    if (!last_success_) return false;
+    if (!last_stamp_) return false;
     const auto interval = std::chrono::duration_cast<std::chrono::seconds>(t_.update_frequency);
-    return epoch_seconds(now) - epoch_seconds(*last_success_) > interval.count();
+    return epoch_seconds(now) - epoch_seconds(*last_stamp_) > interval.count();
 }
 
 std::optional<TimePoint> PeerModel::reader_dead_from() const {
-    if (!last_success_) return std::nullopt;
+    if (!last_stamp_) return std::nullopt;
     const auto interval = std::chrono::duration_cast<std::chrono::seconds>(t_.update_frequency);
     // The first whole second whose `date +%s` exceeds the written one by more than t.
-    return TimePoint(std::chrono::seconds(epoch_seconds(*last_success_) + interval.count() + 1));
+    return TimePoint(std::chrono::seconds(epoch_seconds(*last_stamp_) + interval.count() + 1));
 }
 
 std::optional<TimePoint> PeerModel::reset_at() const {

@@ -5,7 +5,7 @@
 namespace iohealth::peer {
 
 PeerOutcome simulate_peer(const std::vector<FaultStep>& steps, const PeerTimings& timings,
-                          Duration warmup, Duration length, unsigned seed) {
+                          Duration warmup, Duration length, unsigned seed, bool shared) {
     const TimePoint origin = TimePoint{} + std::chrono::hours(1);
     const TimePoint end = origin + length;
     StorageModel storage(steps, origin, seed);
@@ -35,7 +35,7 @@ PeerOutcome simulate_peer(const std::vector<FaultStep>& steps, const PeerTimings
         next = std::min(next, pending_at);
         // The neighbours look once a second, with whatever was written by then.
         while (next_check <= std::min(next, end)) {
-            neighbours.check(model, next_check);
+            neighbours.check(model, next_check, !shared || storage.readable(next_check));
             next_check += std::chrono::seconds(1);
         }
         now = std::max(now, next);
@@ -44,8 +44,8 @@ PeerOutcome simulate_peer(const std::vector<FaultStep>& steps, const PeerTimings
             pending_at = kNever;
         }
     }
-    for (; next_check <= end; next_check += std::chrono::seconds(1))
-        neighbours.check(model, next_check);  // after a fence the heartbeat only ages
+    for (; next_check <= end; next_check += std::chrono::seconds(1))  // after a fence the
+        neighbours.check(model, next_check, !shared || storage.readable(next_check));  // file ages
     out.neighbours_dead = neighbours.first_dead();
     out.log = model.log();
     return out;

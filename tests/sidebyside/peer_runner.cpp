@@ -59,6 +59,7 @@ void PeerRunner::write_attempt(int write) {
 void PeerRunner::loop() {
     std::unique_lock lock(mutex_);
     TimePoint next_check = origin_;
+    bool reset = false;  // the stock -c ran: the host resets, its agent writes no more
     while (!stopping_) {
         const TimePoint now = clock_.now();
         for (const Done& d : done_) model_->write_done(d.at, d.ok, d.write);
@@ -67,15 +68,18 @@ void PeerRunner::loop() {
             neighbours_->check(*model_, next_check);
             next_check += std::chrono::seconds(1);
         }
-        const PeerStep step = model_->advance(now);
+        const PeerStep step = reset ? PeerStep::kNone : model_->advance(now);
         if (step == PeerStep::kStartWrite) {
             const int write = model_->writes_started();
             writes_.emplace_back([this, write] { write_attempt(write); });
             continue;
         }
-        if (step == PeerStep::kFence) continue;  // recorded by the model; the host would reset
+        if (step == PeerStep::kFence) {  // recorded by the model
+            reset = true;
+            continue;
+        }
         TimePoint until = next_check;
-        if (const auto wake = model_->next_wakeup()) until = std::min(until, *wake);
+        if (const auto wake = model_->next_wakeup(); wake && !reset) until = std::min(until, *wake);
         const auto wait = until - clock_.now();
         if (wait > Duration{0})
             wake_.wait_for(lock, wait, [this] { return stopping_ || !done_.empty(); });

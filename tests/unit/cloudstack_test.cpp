@@ -5,8 +5,11 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
 
 #include "cloudstack/agent_properties.h"
+#include "cloudstack/dropin_check.h"
 #include "cloudstack/fence_decision.h"
 #include "cloudstack/heartbeat_fence.h"
 #include "core/host_ladder.h"
@@ -267,6 +270,49 @@ TEST(HeartbeatFencePlan, DeclinedKeepsOnlyTheGentleSteps) {
     const auto reboot_only = heartbeat_fence_plan({{Action::kReboot, 10s}}, std::nullopt);
     EXPECT_EQ(actions(declined_plan(reboot_only, true).ladder),
               std::vector<Action>{Action::kLogOnly});
+}
+
+TEST(DropinCheck, OnlyIohealthsDiversionsAreExpected) {
+    const std::string db =
+        "/usr/bin/foo\n/usr/bin/foo.distrib\nother\n"
+        "/k/kvmheartbeat.sh\n/k/kvmheartbeat.sh.stock\niohealth\n"
+        "/k/kvmsmpheartbeat.sh\n/k/kvmsmpheartbeat.sh.stock\niohealth\n";
+    EXPECT_EQ(diverted_for(db, "iohealth"),
+              (std::vector<std::filesystem::path>{"/k/kvmheartbeat.sh", "/k/kvmsmpheartbeat.sh"}));
+    EXPECT_TRUE(diverted_for("", "iohealth").empty());
+}
+
+TEST(DropinCheck, TheDropinsAreBesideTheProgramsPrefix) {
+    EXPECT_EQ(dropin_dir("/usr/sbin/iohealthd"), "/usr/share/iohealth/cloudstack");
+    EXPECT_EQ(dropin_dir("/opt/io/sbin/iohealthd"), "/opt/io/share/iohealth/cloudstack");
+}
+
+TEST(DropinCheck, SaysWhichScriptIsNoLongerTheDropin) {
+    namespace fs = std::filesystem;
+    char tmpl[] = "/tmp/iohealth-dropin-XXXXXX";
+    ASSERT_TRUE(mkdtemp(tmpl));
+    const fs::path dir = tmpl, scripts = dir / "kvm", dropins = dir / "dropins";
+    fs::create_directories(scripts);
+    fs::create_directories(dropins);
+    for (const char* f : {"kvmheartbeat.sh", "kvmspheartbeat.sh", "kvmsmpheartbeat.sh"})
+        std::ofstream(dropins / f) << "#!/bin/bash\n";
+    fs::create_symlink(dropins / "kvmheartbeat.sh", scripts / "kvmheartbeat.sh");
+    std::ofstream(scripts / "kvmspheartbeat.sh") << "# a new stock script copied over it\n";
+    const std::vector<fs::path> diverted{scripts / "kvmheartbeat.sh", scripts / "kvmspheartbeat.sh",
+                                         scripts / "kvmsmpheartbeat.sh"};
+    const auto found = misplaced_dropins(diverted, dropins);
+    ASSERT_EQ(found.size(), 2u);
+    EXPECT_EQ(found[0], (scripts / "kvmspheartbeat.sh").string() +
+                            " is no longer iohealth's drop-in (" +
+                            (dropins / "kvmspheartbeat.sh").string() +
+                            "): the CloudStack agent fences without iohealthd; run "
+                            "'iohealth-cloudstack enable'");
+    EXPECT_TRUE(found[1].starts_with((scripts / "kvmsmpheartbeat.sh").string() + " is missing"));
+    fs::remove(scripts / "kvmspheartbeat.sh");
+    fs::create_symlink(dropins / "kvmspheartbeat.sh", scripts / "kvmspheartbeat.sh");
+    fs::create_symlink(dropins / "kvmsmpheartbeat.sh", scripts / "kvmsmpheartbeat.sh");
+    EXPECT_TRUE(misplaced_dropins(diverted, dropins).empty());
+    fs::remove_all(dir);
 }
 
 TEST(HostLadder, WalksTheLadderWithItsHoldsThenFinishes) {

@@ -136,6 +136,41 @@ TEST(PeerModel, ReaderDeadOnlyWhenOlderThanTheFrequencyInWholeSeconds) {
     EXPECT_EQ(m.reader_dead_from(), kStart + 61s);
 }
 
+TEST(PeerModel, TheFileHoldsTheStampTakenBeforeTheWrite) {
+    // `date +%s` runs before the write: a write of 20 s is read as old as its start.
+    PeerModel m({}, kStart);
+    ASSERT_EQ(m.advance(kStart), PeerStep::kStartWrite);
+    m.write_done(kStart + 20s, true, m.writes_started());
+    EXPECT_EQ(m.last_success(), kStart + 20s);
+    EXPECT_TRUE(m.reader_says_dead(kStart + 61s));
+    EXPECT_EQ(m.reader_dead_from(), kStart + 61s);
+}
+
+TEST(PeerModel, TheAgentKeepsItsLoopAfterTheFence) {
+    // A fence handed over and declined: the agent writes again the next round, and fences
+    // again after five more failures.
+    PeerModel m({}, kStart);
+    TimePoint now = kStart;
+    std::vector<TimePoint> fences;
+    while (now < kStart + 200s) {
+        const PeerStep step = m.advance(now);
+        if (step == PeerStep::kStartWrite) {
+            m.write_done(now + 1ms, false, m.writes_started());
+            continue;
+        }
+        if (step == PeerStep::kFence) {
+            fences.push_back(now);
+            continue;
+        }
+        now = *m.next_wakeup();
+    }
+    ASSERT_EQ(fences.size(), 2u);
+    EXPECT_EQ(m.fences(), 2);
+    EXPECT_EQ(m.fenced_at(), kStart + 50005ms);  // the first
+    // Round 2: a frequency after the first -c, five tries, five sleeps.
+    EXPECT_EQ(fences[1], kStart + 50005ms + 60s + 50005ms);
+}
+
 TEST(PeerModel, NeverWrittenReadsAlive) {
     PeerModel m({}, kStart);
     EXPECT_FALSE(m.reader_says_dead(kStart + 1h));  // the stock check fails open
@@ -177,6 +212,20 @@ TEST(SimulatePeer, AMinuteOfErrorsFencesOrNotDependingOnThePhase) {
     const std::vector<FaultStep> burst{{0s, "eio"}, {60s, "heal"}};
     EXPECT_TRUE(simulate_peer(burst, {}, 60s, 300s).fence_at);   // burst starts with a round
     EXPECT_FALSE(simulate_peer(burst, {}, 90s, 300s).fence_at);  // 30 s into the sleep
+}
+
+TEST(SimulatePeer, ASharedStorageOutageNeverReadsDeadToTheNeighbours) {
+    // The neighbours read the same storage: their `cat` hangs with it, and the stock check
+    // says ALIVE; only this host's own path failing lets them read the stale file.
+    const auto local = simulate_peer({{0s, "hang"}}, {}, 90s, 420s);
+    ASSERT_TRUE(local.neighbours_dead);
+    const auto shared = simulate_peer({{0s, "hang"}}, {}, 90s, 420s, 1, true);
+    EXPECT_FALSE(shared.neighbours_dead);
+    EXPECT_EQ(shared.fence_at, local.fence_at);  // the agent's own loop is the same
+    // Once the storage is back (and this host is gone), the stale file reads DEAD.
+    const auto healed = simulate_peer({{0s, "eio"}, {200s, "heal"}}, {}, 90s, 420s, 1, true);
+    ASSERT_TRUE(healed.neighbours_dead);
+    EXPECT_GE(*healed.neighbours_dead, 200s);
 }
 
 TEST(StorageModel, HeldWritesCompleteAtTheHealUnderTheModeThen) {

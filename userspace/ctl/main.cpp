@@ -52,9 +52,11 @@ int main(int argc, char** argv) {
                 ->check(CLI::IsMember(
                     {"log-only", "restart-agent", "graceful-reboot", "reboot", "custom"}));
         if (verb.args & kModeArg) {
-            sub->add_option("MODE", opt.mode, "dry-run, arm, disarm or maintenance")
+            sub->add_option("MODE", opt.mode,
+                            "dry-run, armed, disarmed or maintenance (arm and disarm also work)")
                 ->required()
-                ->check(CLI::IsMember({"dry-run", "arm", "disarm", "maintenance"}));
+                ->check(CLI::IsMember(
+                    {"dry-run", "armed", "disarmed", "maintenance", "arm", "disarm"}));
             sub->add_option("--for", opt.length,
                             "maintenance length, e.g. 30m (default: the daemon's, 1h)")
                 ->check(non_empty("a length such as 30m, or omit --for for the daemon's default"));

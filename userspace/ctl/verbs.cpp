@@ -122,6 +122,22 @@ std::string vm_list(const json& vms) {
     return out.empty() ? "none" : out;
 }
 
+// Where the VM lists come from and how current they are: "libvirt connected, VM lists as of
+// 2026-12-07 15:06:36 (3s ago)"; a list shown while libvirt is unreachable is the last known.
+std::string vm_lists_state(const json& manager) {
+    const std::string state = manager.value("libvirt_state", "off");
+    if (state == "off") return "no VM tracking ([libvirt] uri is empty)";
+    const auto as_of = manager.value("vms_updated_usec", 0ull);
+    return fmt::format("libvirt {}, VM lists {}", state,
+                       as_of ? "as of " + when(as_of, now_usec()) : std::string("never listed"));
+}
+
+// The manager's libvirt properties into a path's document (show, explain --json).
+void add_vm_lists_state(json& doc, const json& manager) {
+    doc["libvirt_state"] = manager.value("libvirt_state", "off");
+    doc["vms_updated_usec"] = manager.value("vms_updated_usec", 0ull);
+}
+
 Duration parse_or_usage(const std::string& text, const char* option) {
     const auto parsed = parse_duration(text);
     if (!parsed.value) throw Failure(kExitUsage, fmt::format("{}: {}", option, parsed.error));
@@ -181,7 +197,8 @@ int verb_list(Client& client, const Options& o) {
 }
 
 int verb_show(Client& client, const Options& o) {
-    const json p = client.path(o.path);
+    json p = client.path(o.path);
+    add_vm_lists_state(p, client.manager_properties());
     if (o.json) {
         print_json(p);
         return kExitOk;
@@ -189,7 +206,7 @@ int verb_show(Client& client, const Options& o) {
     const auto now = now_usec();
     for (const auto& [key, value] : p.items()) {
         std::string text;
-        if (key == "fence_by_usec")
+        if (key == "fence_by_usec" || key == "vms_updated_usec")
             text = when(value.get<std::uint64_t>(), now);
         else if (key.ends_with("_usec"))
             text = human_usec(value.get<std::uint64_t>());
@@ -207,7 +224,9 @@ int verb_show(Client& client, const Options& o) {
 int verb_explain(Client& client, const Options& o) {
     const std::string text = call(client, fmt::format("explain '{}'", o.path),
                                   [&] { return client.manager().Explain(o.path); });
-    const json e = json::parse(text);
+    json e = json::parse(text);
+    const json manager = client.manager_properties();
+    add_vm_lists_state(e, manager);
     if (o.json) {
         print_json(e);
         return kExitOk;
@@ -221,7 +240,8 @@ int verb_explain(Client& client, const Options& o) {
     fmt::print("{} ({} {}, device {}): {} for {}\n", e.value("path", ""), e.value("kind", ""),
                e.value("target", ""), device, e.value("verdict", ""), us(e, "verdict_for_usec"));
     fmt::print("  reason:      {}\n", e.value("reason", ""));
-    if (e.contains("vms")) fmt::print("  vms:         {}\n", vm_list(e.at("vms")));
+    if (e.contains("vms"))
+        fmt::print("  vms:         {} ({})\n", vm_list(e.at("vms")), vm_lists_state(manager));
     fmt::print(
         "  latency:     p50 {}, p99 {}, max {} over {} completions; {} errors; {} in flight\n",
         us(a, "p50_usec"), us(a, "p99_usec"), us(a, "max_latency_usec"), a.value("completed", 0ull),
@@ -312,11 +332,14 @@ int verb_monitor(Client& client, const Options& o) {
 }
 
 int verb_mode(Client& client, const Options& o) {
-    static constexpr std::array<std::pair<std::string_view, std::string_view>, 4> kModes{
+    // The names the configuration, --mode, the bus and the docs use, and the older verbs.
+    static constexpr std::array<std::pair<std::string_view, std::string_view>, 6> kModes{
         {{"dry-run", "dry-run"},
+         {"armed", "armed"},
+         {"disarmed", "disarmed"},
+         {"maintenance", "maintenance"},
          {"arm", "armed"},
-         {"disarm", "disarmed"},
-         {"maintenance", "maintenance"}}};
+         {"disarm", "disarmed"}}};
     std::string mode;
     for (const auto& [verb, name] : kModes)
         if (o.mode == verb) mode = name;

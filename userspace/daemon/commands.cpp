@@ -5,6 +5,7 @@
 
 #include "cloudstack/agent_properties.h"
 #include "cloudstack/heartbeat_fence.h"
+#include "core/bounded_text.h"
 
 namespace iohealth {
 namespace {
@@ -64,7 +65,8 @@ void CommandHandler::handle(HeartbeatFenceCommand& c, TimePoint now) {
         spdlog::warn(
             "heartbeat-timeout request {} ({}, {}) joins the ladder already running "
             "({}): {}",
-            c.id, pool, to_string(d.reply), running->name(), reason);
+            c.id, escape_control(pool), to_string(d.reply), running->name(),
+            escape_control(reason));
         return;
     }
     std::optional<AgentFenceSettings> agent;
@@ -79,8 +81,9 @@ void CommandHandler::handle(HeartbeatFenceCommand& c, TimePoint now) {
     }
     HeartbeatFencePlan plan = heartbeat_fence_plan(config_.defaults.ladder, agent);
     if (declined) plan = declined_plan(plan, config_.cloudstack_restart_agent_when_declined);
-    spdlog::info("heartbeat-timeout request {} for {}: {}; {}", c.id, pool, d.detail,
-                 plan.explanation);
+    // The caller's text, escaped: one log line per request, whatever it sent.
+    spdlog::info("heartbeat-timeout request {} for {}: {}; {}", c.id, escape_control(pool),
+                 escape_control(d.detail), plan.explanation);
     PathPolicy policy = config_.defaults;
     policy.ladder = plan.ladder;
     engine_.start_host_ladder(

@@ -22,6 +22,7 @@
 #include "daemon/bus_sink.h"
 #include "daemon/commands.h"
 #include "daemon/control.h"
+#include "daemon/dropin_watch.h"
 #include "daemon/engine.h"
 #include "daemon/paths.h"
 #include "daemon/status.h"
@@ -69,7 +70,9 @@ class Daemon {
     std::unique_ptr<Engine> engine_;
     std::unique_ptr<CommandHandler> commands_;
     std::unique_ptr<KeptState> kept_;
-    bool libvirt_connected_ = false;  // this tick's snapshot
+    DropinWatch dropins_;
+    bool libvirt_connected_ = false;      // this tick's snapshot
+    std::optional<TimePoint> vms_as_of_;  // when its VM lists were last known current
 };
 
 std::size_t Daemon::set_paths(const DaemonConfig& config) {
@@ -244,6 +247,7 @@ int Daemon::run() {
         kept_->after_tick(*engine_, watched_->paths(), guests_by_path(), now);
         kept_->save_mode(engine_->mode(), mode);
         publish(now);
+        dropins_.check(now);
         sd_notify(0, "WATCHDOG=1");
         if (options_.run_for && now - start >= *options_.run_for) break;
     }
@@ -267,6 +271,7 @@ void Daemon::track_vms(std::map<std::string, Sample>& samples) {
     std::map<std::string, std::vector<VmOnPath>> lists;
     VmSnapshot snapshot = libvirt_->snapshot(vm_tracker_.seen());
     libvirt_connected_ = snapshot.connected;
+    vms_as_of_ = snapshot.as_of;
     path_vms_.clear();
     for (auto& [name, vms] : vm_tracker_.collect(snapshot, paths)) {
         if (const auto it = samples.find(name); it != samples.end())
@@ -306,7 +311,11 @@ void Daemon::publish(TimePoint now) {
             statuses,
             {mode_text(mode),
              mode.maintenance_until ? realtime_ms_usec(*mode.maintenance_until) : 0,
-             mode.maintenance ? "maintenance" : std::string(to_string(engine_->mode().source()))});
+             mode.maintenance ? "maintenance" : std::string(to_string(engine_->mode().source())),
+             !libvirt_            ? "off"
+             : libvirt_connected_ ? "connected"
+                                  : "unreachable",
+             vms_as_of_ ? realtime_ms_usec(*vms_as_of_) : 0});
 }
 
 }  // namespace
