@@ -7,7 +7,6 @@
 #include <mutex>
 #include <tuple>
 
-#include "config/duration.h"
 #include "core/bounded_text.h"
 #include "dbus/bus_names.h"
 #include "dbus/errors.h"

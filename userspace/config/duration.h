@@ -16,10 +16,8 @@ struct DurationParse {
 
 // A number (decimal point allowed) immediately followed by one unit: us, ms, s, m, h.
 // A bare number is refused on purpose: "500" meant as milliseconds would otherwise become
-// eight minutes of waiting before a fence. Values above kMaxDuration are refused too, so the
-// derivations (up to 30 x io_timeout) can never overflow.
+// eight minutes of waiting before a fence. Values above kMaxDuration (core/time.h) are refused
+// too.
 DurationParse parse_duration(std::string_view text);
-
-inline constexpr Duration kMaxDuration = std::chrono::hours(24 * 7);
 
 }  // namespace iohealth

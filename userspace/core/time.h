@@ -59,4 +59,8 @@ std::string format_duration(Duration d);
 // Seconds with millisecond precision, for timelines: "12.000".
 std::string format_seconds(TimePoint t);
 
+// The longest duration anything accepts, from the config, the CLI or the bus (a week): the
+// derivations (up to 30 x io_timeout) can never overflow, and no maintenance outlasts it.
+inline constexpr Duration kMaxDuration = std::chrono::hours(24 * 7);
+
 }  // namespace iohealth
