@@ -25,9 +25,10 @@ struct KernelRing {
     }
 };
 
-// A load whose requests each take 5 ms, read once a second, for `seconds` from `from`.
+// A load whose requests each take 5 ms, read every `read_every` seconds (the daemon's tick),
+// for `seconds` from `from`.
 void steady_load(KernelRing& k, RequestAges& ages, std::uint64_t from, int seconds,
-                 std::optional<OldestRequest>* last = nullptr) {
+                 std::optional<OldestRequest>* last = nullptr, int read_every = 1) {
     for (int s = 0; s < seconds; ++s) {
         const std::uint64_t t = from + static_cast<std::uint64_t>(s) * kSecond;
         for (int i = 0; i < 100; ++i) {
@@ -35,6 +36,7 @@ void steady_load(KernelRing& k, RequestAges& ages, std::uint64_t from, int secon
             k.issue(start, i % 2);
             k.complete(start, start + 5'000'000ULL, i % 2);
         }
+        if (s % read_every != read_every - 1) continue;
         const auto oldest = ages.update(k.r, t + kSecond - 1);
         if (last) *last = oldest;
     }
@@ -77,15 +79,7 @@ TEST(RequestAges, ReadOnlyEveryTenSecondsTheLostRequestKeepsItsAge) {
     const std::uint64_t lost = t0 + 123;
     k.issue(lost, /*op=*/0);
     std::optional<OldestRequest> last;
-    for (int s = 0; s < 120; ++s) {
-        const std::uint64_t t = t0 + static_cast<std::uint64_t>(s) * kSecond;
-        for (int i = 0; i < 100; ++i) {
-            const std::uint64_t start = t + static_cast<std::uint64_t>(i) * 10'000'000ULL;
-            k.issue(start, 1);
-            k.complete(start, start + 5'000'000ULL, 1);
-        }
-        if (s % 10 == 9) last = ages.update(k.r, t + kSecond - 1);
-    }
+    steady_load(k, ages, t0, 120, &last, /*read_every=*/10);
     ASSERT_TRUE(last);
     EXPECT_EQ(last->direction, IoDirection::kRead);
     EXPECT_GE(last->started_by_ns, lost);
