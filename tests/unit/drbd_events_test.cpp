@@ -211,6 +211,8 @@ TEST(DrbdState, ResyncSuspendedAsDrbdUtilsPrintsIt) {
         {"user,peer", R{true, true, false}},
         {"peer,dependency", R{false, true, true}},
         {"user,peer,dependency", R{true, true, true}},
+        {"max-parallel", R{false, false, false, true}},
+        {"user,max-parallel", R{true, false, false, true}},
     };
     for (const auto& [text, expected] : cases) {
         DrbdState s;

@@ -103,10 +103,11 @@ class Fields {
                 const std::string_view reason = rest.substr(0, comma);
                 rest =
                     comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
-                bool* flag = reason == "user"         ? &parsed.user
-                             : reason == "peer"       ? &parsed.peer
-                             : reason == "dependency" ? &parsed.dependency
-                                                      : nullptr;
+                bool* flag = reason == "user"           ? &parsed.user
+                             : reason == "peer"         ? &parsed.peer
+                             : reason == "dependency"   ? &parsed.dependency
+                             : reason == "max-parallel" ? &parsed.max_parallel
+                                                        : nullptr;
                 if (!flag || *flag || (comma != std::string_view::npos && rest.empty())) {
                     bad(key, *v);
                     return;

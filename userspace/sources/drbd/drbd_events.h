@@ -58,12 +58,14 @@ struct DrbdPeerDevice {
     std::uint64_t unacked = 0;                 // peer requests this side has not answered
     std::uint64_t sent = 0;                    // KiB sent to the peer
     // Why the resync is paused, as drbd-utils prints it (resync_susp_str): "no", or any of
-    // user, peer, dependency joined by commas ("user,dependency").
+    // user, peer, dependency, max-parallel joined by commas ("user,dependency"; max-parallel,
+    // waiting for a resync slot, only from newer DRBD 9 releases).
     struct ResyncSuspended {
         bool user = false;
         bool peer = false;
         bool dependency = false;
-        bool any() const { return user || peer || dependency; }
+        bool max_parallel = false;
+        bool any() const { return user || peer || dependency || max_parallel; }
         bool operator==(const ResyncSuspended&) const = default;
     };
     ResyncSuspended resync_suspended;
