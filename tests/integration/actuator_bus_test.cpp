@@ -4,6 +4,7 @@
 
 #include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <future>
@@ -258,8 +259,24 @@ TEST_F(ActuatorBusTest, GracefulRebootWithNeitherServiceFails) {
 
 // Issue 15, defect 1: while the bus is away (dbus-daemon stopped or restarting) the steps
 // that need it fail as failed steps with the reason; they neither hang nor throw.
+// The system bus, as the daemon uses it, named by $DBUS_SYSTEM_BUS_ADDRESS: an explicit address
+// would go through sdbus-c++ 1.2's sd_bus_open_user_with_address, which leaks the sd_bus when
+// sd_bus_start fails (LeakSanitizer in the ASan tier); sd_bus_open_system frees it.
 TEST(ActuatorWithoutBus, BusStepsFailAsFailedStepsWhenThereIsNoBus) {
-    const std::string gone = "unix:path=/nonexistent/iohealth-no-bus";
+    const char* before = std::getenv("DBUS_SYSTEM_BUS_ADDRESS");
+    const std::string saved = before ? before : "";
+    ::setenv("DBUS_SYSTEM_BUS_ADDRESS", "unix:path=/nonexistent/iohealth-no-bus", 1);
+    struct Restore {
+        bool had;
+        std::string value;
+        ~Restore() {
+            if (had)
+                ::setenv("DBUS_SYSTEM_BUS_ADDRESS", value.c_str(), 1);
+            else
+                ::unsetenv("DBUS_SYSTEM_BUS_ADDRESS");
+        }
+    } restore{before != nullptr, saved};
+    const std::string gone;  // the system bus
     RestartAgentExecutor restart({gone, 5s, 10s});
     const auto restarted = run(restart, restart_request());
     EXPECT_FALSE(restarted.ok);
