@@ -82,6 +82,20 @@ TEST(DrbdShow, BadValuesAreReportedAndKeepTheirDefaults) {
     EXPECT_EQ(errors[0], "resource r0: timeout 'soon' is not a number");
 }
 
+// Found by drbd_show_fuzz: a timeout of 2e18 tenths overflowed the conversion (UBSan).
+TEST(DrbdShow, TimeoutsLongerThanAWeekAreRefusedNotOverflowed) {
+    std::vector<std::string> errors;
+    const auto all = parse_drbd_show(
+        "resource r0 {\n net { timeout 2049638230412172400; ping-int 9223372036854775807; }\n"
+        " _remote_host { address ipv4 10.0.0.2:7789; }\n}\n",
+        errors);
+    ASSERT_EQ(all.size(), 1u);
+    EXPECT_EQ(all[0].peers[0].net.timeout, 6s);
+    EXPECT_EQ(all[0].peers[0].net.ping_int, 10s);
+    ASSERT_EQ(errors.size(), 2u);
+    EXPECT_EQ(errors[0], "resource r0: timeout '2049638230412172400' is longer than 604800s");
+}
+
 TEST(DrbdShow, UnbalancedBracesAreReported) {
     std::vector<std::string> errors;
     parse_drbd_show("resource r0 {\n options {\n", errors);

@@ -132,23 +132,30 @@ void read_number(const Node* node, T& out, std::vector<std::string>& errors,
     out = T(n);
 }
 
-void read_tenths(const Node* node, Duration& out, std::vector<std::string>& errors,
-                 const std::string& where) {
-    long tenths = -1;
-    read_number(node, tenths, errors, where);
-    if (tenths >= 0) out = std::chrono::milliseconds(tenths * 100);
+// Reads a time setting DRBD gives in `unit`s (tenths of a second, seconds). One longer than
+// kMaxDuration is refused: no DRBD timeout comes near a week, and the product could overflow.
+void read_duration(const Node* node, Duration unit, Duration& out, std::vector<std::string>& errors,
+                   const std::string& where) {
+    long n = -1;
+    read_number(node, n, errors, where);
+    if (n < 0) return;
+    if (n > kMaxDuration / unit) {
+        errors.push_back(fmt::format("{}: {} '{}' is longer than {}", where, node->words[0],
+                                     node->words[1], format_duration(kMaxDuration)));
+        return;
+    }
+    out = n * unit;
 }
 
 DrbdNetTimeouts read_net(const Node* net, std::vector<std::string>& errors,
                          const std::string& where) {
     DrbdNetTimeouts t;
     if (!net) return t;
-    read_tenths(net->leaf("timeout"), t.timeout, errors, where);
+    constexpr Duration kTenth = std::chrono::milliseconds(100);
+    read_duration(net->leaf("timeout"), kTenth, t.timeout, errors, where);
     read_number(net->leaf("ko-count"), t.ko_count, errors, where);
-    long seconds = -1;
-    read_number(net->leaf("ping-int"), seconds, errors, where);
-    if (seconds >= 0) t.ping_int = std::chrono::seconds(seconds);
-    read_tenths(net->leaf("ping-timeout"), t.ping_timeout, errors, where);
+    read_duration(net->leaf("ping-int"), std::chrono::seconds(1), t.ping_int, errors, where);
+    read_duration(net->leaf("ping-timeout"), kTenth, t.ping_timeout, errors, where);
     return t;
 }
 
@@ -209,7 +216,8 @@ DrbdResourceConfig read_resource(const Node& res, std::vector<std::string>& erro
     }
     read_text(res.find("fencing"), c.fencing);
     read_text(res.find("on-io-error"), c.on_io_error);
-    read_tenths(res.find("disk-timeout"), c.disk_timeout, errors, where);
+    read_duration(res.find("disk-timeout"), std::chrono::milliseconds(100), c.disk_timeout, errors,
+                  where);
     return c;
 }
 
