@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Host side of real-reboot: the guest must have reset through sysrq (not powered off, not
 # timed out, scenario never finished) and the event log it left on the share must name the
-# path, the evidence and the action, written before the reset.
+# path, the evidence and the action, written before the reset; so must the last-fence record
+# in its state directory.
 # Usage (run_vm.sh): QEMU_RC=N real-reboot.host.sh RESULTS_DIR
 set -uo pipefail
 results=$1
@@ -26,6 +27,12 @@ check "the record carries the evidence (no completion, heartbeat)" \
   '[[ $reboot_line == *"no completion"* && $reboot_line == *heartbeat* ]]'
 check "nothing after the reboot record" \
   '[ "$(tail -n1 "$events" 2>/dev/null)" = "$reboot_line" ]'
+record=$results/state/last-fence.json
+check "the last-fence record was written before the reset: $(cat "$record" 2>/dev/null || echo none)" \
+  '[ -s "$record" ]'
+check "it names the path and the action" \
+  'grep -q "\"path\":\"dead-disk\"" "$record" && grep -q "\"action\":\"reboot\"" "$record"'
+check "it carries the evidence" 'grep -q "no completion" "$record"'
 
 # Not a verdict, a measurement: journald reads the record from its socket asynchronously, so
 # whether it has it when the kernel resets is a race. Its console line carries the time

@@ -1,14 +1,14 @@
-# No reboot loops (issue 13), boot 2 of 2: the guest boots again with the last-fence record of
-# vm.reboot-loop-1 and the path still dead from the start (suspended before the daemon runs).
+# No reboot loops (issue 13): the guest boots again with the last-fence record of
+# vm.real-reboot and the path still dead from the start (suspended before the daemon runs).
 # A dm device suspended before the daemon starts queues new bios before the block layer
 # accounts them, so the kernel sees nothing in flight and only the heartbeat witnesses: this
-# boot's policy says `dead_witnesses = either` (boot 1 saw both). No libvirt here, so the
+# boot's policy says `dead_witnesses = either` (real-reboot saw both). No libvirt here, so the
 # policy default holds: the ladder runs log-only, the reboot step is
 # held at crit ("still dead after the fence at T"), and the guest is still up 20 s later.
 # vm-timeout: 240
 . "$IOHEALTH_SRC/tests/vm/guest/lib.sh"
-previous=$IOHEALTH_BUILD/tests/vm/results/reboot-loop-1/state/last-fence.json
-[ -f "$previous" ] || fail "no last-fence record from vm.reboot-loop-1 ($previous): run it first"
+previous=$IOHEALTH_BUILD/tests/vm/results/real-reboot/state/last-fence.json
+[ -f "$previous" ] || fail "no last-fence record from vm.real-reboot ($previous): run it first"
 vm_setup dm-delay
 mkdir -p /tmp/state
 cp "$previous" /tmp/state/
