@@ -1,10 +1,12 @@
 // Where request-based disks live in the probes' arrays (sources/bpf/device_slots.h): every
-// placed device is found by the walk the probes do (bpf/block_rq.bpf.c rq_slot), also after
-// others were removed, and a device whose whole sequence is taken is refused, not misplaced.
+// placed device is found where it was placed by find(), the walk bpf/block_rq.bpf.c rq_slot
+// does over the same sequence, also after others were removed, and a device whose whole
+// sequence is taken is refused, not misplaced.
 #include <gtest/gtest.h>
 #include <linux/types.h>
 
 #include <set>
+#include <vector>
 
 #include "sources/bpf/device_slots.h"
 // clang-format off: the shared BPF header needs the __u* types first.
@@ -13,16 +15,6 @@
 
 namespace iohealth {
 namespace {
-
-// The probes' walk over the table, as bpf/block_rq.bpf.c does it (filtered mode).
-std::optional<std::uint32_t> probe_walk(const DeviceSlots::Table& t, std::uint32_t dev) {
-    for (std::uint32_t p = 0; p < IOH_DEV_PROBES; ++p) {
-        const std::uint32_t k = ioh_dev_slot(dev, p);
-        if (t[k] == dev) return k;
-        if (t[k] == 0) return std::nullopt;
-    }
-    return std::nullopt;
-}
 
 std::uint32_t mkdev(std::uint32_t major, std::uint32_t minor) {
     return IOH_MKDEV(major, minor);
@@ -36,19 +28,21 @@ TEST(DeviceSlots, AHostsDisksAreAllFoundWhereThePlacementPutThem) {
     for (std::uint32_t i = 0; i < 16; ++i) devs.push_back(mkdev(259, 2 * i));   // nvme
     for (std::uint32_t i = 0; i < 16; ++i) devs.push_back(mkdev(254, 16 * i));  // virtio
     std::set<std::uint32_t> used;
+    std::vector<std::uint32_t> placed;
     for (const auto d : devs) {
         const auto k = slots.place(d);
         ASSERT_TRUE(k) << "device " << d;
         EXPECT_TRUE(used.insert(*k).second) << "two devices in slot " << *k;
+        placed.push_back(*k);
     }
-    for (const auto d : devs) {
-        EXPECT_EQ(probe_walk(slots.table(), d), slots.find(d));
-        EXPECT_TRUE(slots.find(d));
+    for (std::size_t i = 0; i < devs.size(); ++i) {
+        EXPECT_EQ(slots.find(devs[i]), placed[i]) << "device " << devs[i];
+        EXPECT_EQ(slots.table()[placed[i]], devs[i]);
     }
     // Placing again is finding: the same slot.
     EXPECT_EQ(slots.place(devs[3]), slots.find(devs[3]));
     // A device never placed is not found, though the table is half full.
-    EXPECT_FALSE(probe_walk(slots.table(), mkdev(9, 127)));
+    EXPECT_FALSE(slots.find(mkdev(9, 127)));
 }
 
 TEST(DeviceSlots, ARemovedDeviceDoesNotHideTheOnesPlacedAfterIt) {
@@ -65,8 +59,8 @@ TEST(DeviceSlots, ARemovedDeviceDoesNotHideTheOnesPlacedAfterIt) {
     EXPECT_EQ(*b, ioh_dev_slot(second, 1));
     slots.remove(*a);
     EXPECT_EQ(slots.table()[*a], DeviceSlots::kGone);
-    EXPECT_EQ(probe_walk(slots.table(), second), b);
-    EXPECT_FALSE(probe_walk(slots.table(), first));
+    EXPECT_EQ(slots.find(second), b);
+    EXPECT_FALSE(slots.find(first));
     // The freed slot is taken again by the next device that hashes there.
     EXPECT_EQ(slots.place(first), a);
 }
@@ -85,7 +79,7 @@ TEST(DeviceSlots, ADeviceWhoseWholeSequenceIsTakenIsRefused) {
     }
     ASSERT_EQ(filled, IOH_DEV_PROBES);
     EXPECT_FALSE(slots.place(target));
-    EXPECT_FALSE(probe_walk(slots.table(), target));
+    EXPECT_FALSE(slots.find(target));
 }
 
 }  // namespace
