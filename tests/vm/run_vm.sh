@@ -43,6 +43,11 @@ kernel=$kernel_dir/vmlinux
 # A scenario may ask for more than the default guest time: "# vm-timeout: SECONDS".
 timeout_s=$(sed -n 's/^# vm-timeout: *\([0-9]*\).*/\1/p' "$scenario" | head -n1)
 timeout_s=${timeout_s:-240}
+# "# vm-init: systemd": systemd as PID 1 (guest/systemd-boot.sh) with a persistent journal on a
+# guest disk and an i6300esb hardware watchdog (reset: with -no-reboot qemu exits).
+init=$(sed -n 's/^# vm-init: *\([a-z]*\).*/\1/p' "$scenario" | head -n1)
+boot=$src/tests/vm/guest/boot.sh
+extra=()
 
 rm -rf "$results"
 mkdir -p "$results"
@@ -52,21 +57,40 @@ IOHEALTH_BUILD='$build'
 IOHEALTH_SCENARIO='$name'
 ENV
 
+if [ "$init" = systemd ]; then
+  boot=$src/tests/vm/guest/systemd-boot.sh
+  deb=$(ls "$build"/deb/iohealth_*.deb 2>/dev/null | head -n1)
+  [ -n "$deb" ] || skip "no package in $build/deb to install in the guest (scripts/build-deb.sh $build/deb)"
+  truncate -s 128M "$results/journal.img"
+  mkfs.ext4 -q -F -L journal "$results/journal.img"
+  extra=(-drive "file=$results/journal.img,if=virtio,format=raw" -device i6300esb -action watchdog=reset)
+fi
+
 echo "vm: scenario $name, kernel $(basename "$kernel_dir"), timeout ${timeout_s}s, results $results"
 start=$(date +%s%N)
 set +e
 timeout --kill-after=10 "$timeout_s" qemu-system-x86_64 \
   -accel tcg,thread=multi -cpu max -m 2048 -smp 2 -nographic -no-reboot \
   -kernel "$kernel" -initrd "$initramfs" \
-  -append "console=ttyS0 quiet panic=-1 iohealth.boot=$src/tests/vm/guest/boot.sh iohealth.keep=$src,$build iohealth.modules=$kernel_dir/lib/modules/$(basename "$kernel_dir")" \
+  -append "console=ttyS0 quiet panic=-1 iohealth.boot=$boot iohealth.keep=$src,$build iohealth.modules=$kernel_dir/lib/modules/$(basename "$kernel_dir")" \
   -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
   -virtfs local,path="$results",mount_tag=results,security_model=none \
-  -nic none </dev/null >"$results/console.log" 2>&1
+  -nic none "${extra[@]}" </dev/null >"$results/console.log" 2>&1
 qemu_rc=$?
 set -e
 wall=$(awk -v a="$start" -v b="$(date +%s%N)" 'BEGIN { print (b - a) / 1e9 }')
 printf 'vm: guest ran %.1fs (qemu exit %d%s)\n' "$wall" "$qemu_rc" \
   "$([ "$qemu_rc" = 124 ] && echo ", killed at the ${timeout_s}s timeout")"
+
+if [ -f "$results/journal.img" ]; then
+  # The guest's persistent journal, for journalctl --directory on the host.
+  mkdir -p "$results/journal"
+  for d in $(debugfs -R "ls -p /" "$results/journal.img" 2>/dev/null |
+    awk -F/ '$6 ~ /^[0-9a-f]{32}$/ { print $6 }'); do
+    debugfs -R "rdump /$d $results/journal" "$results/journal.img" >/dev/null 2>&1
+  done
+  rm -f "$results/journal.img"
+fi
 
 verdict=0
 if [ "$qemu_rc" = 124 ] || [ "$qemu_rc" = 137 ]; then

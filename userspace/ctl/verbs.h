@@ -61,12 +61,17 @@ inline constexpr std::array kVerbs{
     Verb{"monitor", kNoArgs, "Print verdict changes and escalation events live, until Ctrl-C",
          verb_monitor},
     Verb{"mode", kModeArg | kReasonOpt,
-         "Set the fence mode: dry-run, arm, disarm, or maintenance [--for 30m] (root)", verb_mode},
+         "Set the fence mode: dry-run, armed, disarmed, or maintenance [--for 30m] (root or admin "
+         "group)",
+         verb_mode},
     Verb{"fence", kActionArg | kReasonReq | kWaitOpts,
-         "Run a fence action now, as the mode allows, and wait for its outcome (root)", verb_fence},
-    Verb{"test-action", kActionArg, "What an action would do now, run as a dry run (root)",
-         verb_test_action},
-    Verb{"reload", kNoArgs, "Re-read the configuration; refused with the error if invalid (root)",
+         "Run a fence action now, as the mode allows, and wait for its outcome (root or admin "
+         "group)",
+         verb_fence},
+    Verb{"test-action", kActionArg,
+         "What an action would do now, run as a dry run (root or admin group)", verb_test_action},
+    Verb{"reload", kNoArgs,
+         "Re-read the configuration; refused with the error if invalid (root or admin group)",
          verb_reload},
 };
 

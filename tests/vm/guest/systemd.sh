@@ -1,0 +1,97 @@
+# shellcheck shell=bash
+# The systemd tier's additions to lib.sh (source it after lib.sh): the package installed with
+# dpkg -i as an operator would, and iohealthd run by systemd from its installed unit. Only the
+# event log (for the timeline) is added to the unit, in a drop-in; everything else is the
+# package's own.
+
+UNIT=iohealthd.service
+IOHEALTHD=/usr/sbin/iohealthd
+CONFIG=/etc/iohealth/iohealthd.conf
+DAEMON_LOG=$RESULTS/iohealthd.log # journalctl -u iohealthd, written at the end (timeline)
+
+# install_package: dpkg -i of build/deb's package. The unit is not started by the install
+# (policy-rc.d, as image builders do): the scenario writes its configuration first. man-db's
+# trigger is off: rebuilding the man index under emulation takes a minute and proves nothing.
+install_package() {
+	local deb t0
+	deb=$(ls "$IOHEALTH_BUILD"/deb/iohealth_*.deb 2>/dev/null | head -n1)
+	[ -n "$deb" ] || fail "no package in $IOHEALTH_BUILD/deb"
+	printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+	chmod 0755 /usr/sbin/policy-rc.d
+	rm -f /var/lib/man-db/auto-update
+	t0=$(now)
+	dpkg -i "$deb" >"$RESULTS/dpkg.log" 2>&1 || fail "dpkg -i $(basename "$deb"): $(tail -n 5 "$RESULTS/dpkg.log")"
+	rm -f /usr/sbin/policy-rc.d
+	STEP_AT=$t0 step "dpkg -i $(basename "$deb") ($(seconds_between "$t0" "$(now)") s)"
+	[ -x "$IOHEALTHD" ] || fail "the package did not install $IOHEALTHD"
+}
+
+# configure_iohealthd FILE: FILE becomes the installed configuration; the unit's drop-in adds
+# the event log on the share.
+configure_iohealthd() {
+	install -m 0644 "$1" "$CONFIG"
+	cp "$1" "$RESULTS/iohealthd.conf"
+	mkdir -p /etc/systemd/system/$UNIT.d
+	printf '[Service]\nExecStart=\nExecStart=%s --event-log %s\n' "$IOHEALTHD" "$EVENT_LOG" \
+		>/etc/systemd/system/$UNIT.d/vm-event-log.conf
+	systemctl daemon-reload
+}
+
+# start_unit: systemctl start (Type=notify: returns once the daemon sent READY=1); fails when
+# the daemon runs without BPF unless VM_ALLOW_DEGRADED=1.
+start_unit() {
+	local t0
+	t0=$(now)
+	systemctl start $UNIT || fail "systemctl start $UNIT: $(systemctl status $UNIT --no-pager -n 20 2>&1)"
+	IOHEALTHD_PID=$(systemctl show -P MainPID $UNIT)
+	STEP_AT=$t0 step "systemctl start $UNIT: active, READY after $(seconds_between "$t0" "$(now)") s, pid $IOHEALTHD_PID"
+	if [ "${VM_ALLOW_DEGRADED:-0}" != 1 ]; then
+		! journalctl -b -u $UNIT -o cat | grep -q "DEGRADED MODE" ||
+			fail "iohealthd runs without BPF: $(journalctl -b -u $UNIT -o cat | grep -m1 'DEGRADED MODE')"
+	fi
+}
+
+# unit_status_line: the STATUS= text systemd shows for the unit.
+unit_status_line() { systemctl show -P StatusText $UNIT; }
+
+# wait_for UNTIL_S CMD...: polls CMD (every 0.5 s) until it succeeds; returns 1 after UNTIL_S.
+wait_for() {
+	local deadline
+	now_cs
+	deadline=$((NOW_CS + $1 * 100))
+	shift
+	until "$@" >/dev/null 2>&1; do
+		now_cs
+		((NOW_CS < deadline)) || return 1
+		nap 0.5
+	done
+}
+
+# save_unit_log: the unit's journal (all priorities) into iohealthd.log on the share.
+save_unit_log() { journalctl -b -u $UNIT -o short-monotonic --no-pager >"$DAEMON_LOG" 2>&1 || true; }
+
+# start_vm_standin [DEVICE]: vm-standin.service, a stand-in for a VM's qemu process, started
+# now. Its ExecStop leaves a mark on the share (vm-standin.log, guest uptime) when the
+# shutdown stops it; with DEVICE it then reads that device, which blocks for ever on dead
+# storage: the shutdown hangs there (TimeoutStopSec=infinity, as a VM whose disk is gone), and
+# a ticker writes the guest's uptime to alive.log every 0.1 s until the guest resets.
+start_vm_standin() {
+	local stop="echo \"\$(cut -d' ' -f1 /proc/uptime) ExecStop ran\" >>$RESULTS/vm-standin.log"
+	if [ -n "${1:-}" ]; then
+		stop+="; $IOHEALTH_SRC/tests/vm/guest/ticker.sh $RESULTS/alive.log &"
+		stop+=" echo \"\$(cut -d' ' -f1 /proc/uptime) reading $1\" >>$RESULTS/vm-standin.log;"
+		stop+=" dd if=$1 of=/dev/null bs=4k count=1 iflag=direct"
+	fi
+	cat >/etc/systemd/system/vm-standin.service <<UNIT
+[Unit]
+Description=Stand-in for a VM's qemu process
+RequiresMountsFor=$RESULTS
+[Service]
+ExecStart=/bin/sleep infinity
+ExecStop=/bin/bash -c '$stop'
+TimeoutStopSec=infinity
+UNIT
+	systemctl daemon-reload
+	systemctl start vm-standin.service
+	step "vm-standin.service running${1:+ (its stop reads $1)}"
+}
