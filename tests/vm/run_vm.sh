@@ -83,13 +83,16 @@ printf 'vm: guest ran %.1fs (qemu exit %d%s)\n' "$wall" "$qemu_rc" \
   "$([ "$qemu_rc" = 124 ] && echo ", killed at the ${timeout_s}s timeout")"
 
 if [ -f "$results/journal.img" ]; then
-  # The guest's persistent journal, for journalctl --directory on the host.
+  # The guest's persistent journal, for journalctl --directory on the host. The guest may
+  # have been reset: replay the file system's journal first, as its next boot would.
+  e2fsck -y -E journal_only "$results/journal.img" >/dev/null 2>&1
   mkdir -p "$results/journal"
-  for d in $(debugfs -R "ls -p /" "$results/journal.img" 2>/dev/null |
-    awk -F/ '$6 ~ /^[0-9a-f]{32}$/ { print $6 }'); do
+  for d in $(debugfs -R "ls -p /" "$results/journal.img" 2>/dev/null | cut -d/ -f6 |
+    grep -E '^[0-9a-f]{32}$'); do
     debugfs -R "rdump /$d $results/journal" "$results/journal.img" >/dev/null 2>&1
   done
-  rm -f "$results/journal.img"
+  # Kept when nothing came out of it (to see why), else gone: 128 MiB sparse each.
+  [ -z "$(ls "$results"/journal/*/*.journal 2>/dev/null)" ] || rm -f "$results/journal.img"
 fi
 
 verdict=0

@@ -71,27 +71,28 @@ wait_for() {
 save_unit_log() { journalctl -b -u $UNIT -o short-monotonic --no-pager >"$DAEMON_LOG" 2>&1 || true; }
 
 # start_vm_standin [DEVICE]: vm-standin.service, a stand-in for a VM's qemu process, started
-# now. Its ExecStop leaves a mark on the share (vm-standin.log, guest uptime) when the
-# shutdown stops it; with DEVICE it then reads that device, which blocks for ever on dead
-# storage: the shutdown hangs there (TimeoutStopSec=infinity, as a VM whose disk is gone), and
-# a ticker writes the guest's uptime to alive.log every 0.1 s until the guest resets.
+# now; its ExecStop (guest/vm-standin-stop.sh) leaves a mark on the share when the shutdown
+# stops it, and with DEVICE then blocks reading it (dead storage: the shutdown hangs there,
+# TimeoutStopSec=infinity, as a VM whose disk is gone) while alive.log ticks.
 start_vm_standin() {
-	local stop="echo \"\$(cut -d' ' -f1 /proc/uptime) ExecStop ran\" >>$RESULTS/vm-standin.log"
-	if [ -n "${1:-}" ]; then
-		stop+="; $IOHEALTH_SRC/tests/vm/guest/ticker.sh $RESULTS/alive.log &"
-		stop+=" echo \"\$(cut -d' ' -f1 /proc/uptime) reading $1\" >>$RESULTS/vm-standin.log;"
-		stop+=" dd if=$1 of=/dev/null bs=4k count=1 iflag=direct"
-	fi
 	cat >/etc/systemd/system/vm-standin.service <<UNIT
 [Unit]
 Description=Stand-in for a VM's qemu process
 RequiresMountsFor=$RESULTS
 [Service]
 ExecStart=/bin/sleep infinity
-ExecStop=/bin/bash -c '$stop'
+ExecStop=$IOHEALTH_SRC/tests/vm/guest/vm-standin-stop.sh $RESULTS ${1:-}
 TimeoutStopSec=infinity
 UNIT
 	systemctl daemon-reload
 	systemctl start vm-standin.service
 	step "vm-standin.service running${1:+ (its stop reads $1)}"
+}
+
+# expect_path NAME VERDICT S: iohealthctl (on the system bus) shows path NAME with VERDICT
+# within S seconds, or the scenario fails. A path's first verdict is not an event.
+path_is() { iohealthctl status | grep "^$1 .*$2" >/dev/null; }
+expect_path() {
+	wait_for "$3" path_is "$1" "$2" || fail "path $1 is not $2 within $3s: $(iohealthctl status 2>&1)"
+	log "iohealthctl: path $1 is $2"
 }

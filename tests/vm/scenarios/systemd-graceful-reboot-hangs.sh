@@ -34,7 +34,7 @@ configure_iohealthd /tmp/iohealthd.conf
 start_unit
 start_vm_standin "$dm"
 start_load "$dm" 20
-expect_event "verdict-changed path=hung .*-> HEALTHY" 20
+expect_path hung HEALTHY 20
 step_run "dmsetup suspend hung" dmsetup suspend --nolockfs --noflush hung
 expect_event "verdict-changed path=hung .*-> DEAD" 40
 expect_event "step-started path=hung step 2 graceful-reboot" 15

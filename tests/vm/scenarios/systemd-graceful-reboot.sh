@@ -34,7 +34,7 @@ configure_iohealthd /tmp/iohealthd.conf
 start_unit
 start_vm_standin
 start_load "$dm" 20
-expect_event "verdict-changed path=gone .*-> HEALTHY" 20
+expect_path gone HEALTHY 20
 step_run "dm table of gone: error (every I/O fails)" \
 	dm_reload gone "0 $(sectors_of "$loop") error"
 expect_event "verdict-changed path=gone .*-> DEAD" 40

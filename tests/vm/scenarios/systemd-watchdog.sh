@@ -22,8 +22,7 @@ watchdog_us=$(systemctl show -P WatchdogUSec $UNIT)
 log "WatchdogUSec=$watchdog_us"
 [ "$watchdog_us" = 30s ] || fail "the installed unit's watchdog is '$watchdog_us', not 30s"
 first_pid=$IOHEALTHD_PID
-disk_healthy() { iohealthctl status | grep "^disk .*HEALTHY" >/dev/null; }
-wait_for 20 disk_healthy || fail "iohealthctl status: $(iohealthctl status 2>&1)"
+expect_path disk HEALTHY 20
 
 stopped_at=$(now)
 kill -STOP "$first_pid"
@@ -49,7 +48,7 @@ step "journal: $(journalctl -b -u $UNIT -o cat --no-pager | grep -m1 'Watchdog t
 journalctl -b _PID="$IOHEALTHD_PID" -o cat --no-pager | grep "iohealthd monitoring 1 path" >/dev/null ||
 	fail "no start line from the new daemon $IOHEALTHD_PID"
 wait_for 20 eval '[[ "$(unit_status_line)" == *"1 path"* ]]' || fail "no STATUS= from the new daemon"
-wait_for 20 disk_healthy || fail "iohealthctl status after the restart: $(iohealthctl status 2>&1)"
+expect_path disk HEALTHY 20
 step "monitoring resumed: $(unit_status_line)"
 save_unit_log
 pass
