@@ -252,6 +252,9 @@ int Daemon::run() {
         if (options_.run_for && now - start >= *options_.run_for) break;
     }
     sd_notify(0, "STOPPING=1");
+    // Outcomes already in, recorded before anything stops: logind's acceptance of a graceful
+    // reboot (with the watchdog it armed) arrives just as systemd stops this daemon for it.
+    engine_->drain_results(clock_.now());
     if (bus_) bus_->stop();
     control_->shutdown();  // answers pending reloads while the connection still exists
     commands_.reset();

@@ -30,6 +30,10 @@ TTYPath=/dev/ttyS0
 MaxLevelConsole=warning
 CONF
 echo iohealth-vm >/etc/hostname
+# Its status lines (Starting, Stopping) on the console at every boot, not only slow ones: the
+# host reads what a shutdown was doing when the guest was reset.
+mkdir -p /etc/systemd/system.conf.d
+printf '[Manager]\nShowStatus=yes\n' >/etc/systemd/system.conf.d/iohealth-vm.conf
 
 unit=/etc/systemd/system
 cat >$unit/iohealth-vm.target <<'UNIT'

@@ -13,9 +13,10 @@ DAEMON_LOG=$RESULTS/iohealthd.log # journalctl -u iohealthd, written at the end 
 # (policy-rc.d, as image builders do): the scenario writes its configuration first. man-db's
 # trigger is off: rebuilding the man index under emulation takes a minute and proves nothing.
 install_package() {
-	local deb t0
-	deb=$(ls "$IOHEALTH_BUILD"/deb/iohealth_*.deb 2>/dev/null | head -n1)
-	[ -n "$deb" ] || fail "no package in $IOHEALTH_BUILD/deb"
+	local debs deb t0
+	debs=("$IOHEALTH_BUILD"/deb/iohealth_*.deb)
+	deb=${debs[0]}
+	[ -f "$deb" ] || fail "no package in $IOHEALTH_BUILD/deb: $(ls -la "$IOHEALTH_BUILD/deb" 2>&1)"
 	printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
 	chmod 0755 /usr/sbin/policy-rc.d
 	rm -f /var/lib/man-db/auto-update
