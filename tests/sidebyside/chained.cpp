@@ -111,7 +111,7 @@ std::vector<ChainedScenario> chained_scenarios(double scale) {
         {"contention",
          "contention",
          "every I/O delayed 0.5-3 s; the agent's write timeout (≙ 5 s) is below what one "
-         "heartbeat write takes then (a sync mount: ten or more I/Os in a row)",
+         "heartbeat write takes then (17 requests at the device on this sync mount)",
          {{at(0), "delay 500 3000"}},
          at(5),
          false,
