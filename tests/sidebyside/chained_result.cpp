@@ -40,6 +40,7 @@ nlohmann::json to_json(const ChainedResult& r) {
     return {{"scenario", r.scenario},
             {"tier", "chained"},
             {"kind", r.kind},
+            {"what", r.what},
             {"scale", r.scale},
             {"warmup_s", r.warmup_s},
             {"ran_s", r.ran_s},

@@ -293,6 +293,7 @@ ChainedResult fenced_hang() {
     ChainedResult r;
     r.scenario = "hang";
     r.kind = "dead";
+    r.what = "every I/O of this host's path hangs";
     r.scale = 0.4;
     r.write_timeout_s = 24;
     r.timeline = {{Duration{0}, "hang"}};
@@ -380,6 +381,7 @@ TEST(ChainedResult, TableRowsAndJson) {
         << table;
     const auto j = to_json(fenced_hang());
     EXPECT_EQ(j["tier"], "chained");
+    EXPECT_EQ(j["what"], "every I/O of this host's path hangs");
     EXPECT_DOUBLE_EQ(j["iohealth"]["reboot_rung_at_s"].get<double>(), 15.2);
     EXPECT_EQ(j["check"], "ok");
 }
