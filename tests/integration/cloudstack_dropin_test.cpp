@@ -235,6 +235,22 @@ TEST_F(CloudstackDropinTest, NoIohealthdRunsTheStockFenceAndSaysSoAtCrit) {
         << crit[0];
 }
 
+TEST_F(CloudstackDropinTest, IohealthdStoppedOnALiveBusRunsTheStockFenceAndSaysSoAtCrit) {
+    // The system bus runs, iohealthd is not on it (stopped, crashed, not started yet).
+    testing::SystemLikeBus bus;
+    ASSERT_TRUE(bus.ok());
+    const auto r = heartbeat(pool_args() + " -c", "DBUS_SYSTEM_BUS_ADDRESS=" + bus.address());
+    expect_case("fence", r);
+    EXPECT_EQ(testing::read_text(trigger_), "b\n");
+    const auto crit = logged(2);
+    ASSERT_EQ(crit.size(), 1u);
+    EXPECT_TRUE(std::regex_search(
+        crit[0], std::regex("kvmheartbeat.sh: iohealthd will not act on the fence \\(iohealthd "
+                            "did not answer: .*org.iohealth.IoHealth1.*\\); "
+                            "IOHEALTH_FENCE_FALLBACK=stock-fence: running the stock fence")))
+        << crit[0];
+}
+
 TEST_F(CloudstackDropinTest, FallbackNoneRunsNothingAndSaysSoAtCrit) {
     set_fallback("none");
     const auto r = smp("-m " + mount_ + " -h 10.1.1.1 -c",
@@ -545,6 +561,26 @@ TEST_F(CloudstackFenceTest, DisarmedIsNotActingAndTheFallbackDecides) {
         << crit[0];
     EXPECT_NE(crit[0].find("IOHEALTH_FENCE_FALLBACK=none: nothing runs"), std::string::npos);
     EXPECT_EQ(testing::read_text(trigger_), "");
+}
+
+TEST_F(CloudstackFenceTest, MaintenanceIsNotActingAndTheStockFenceRunsByDefault) {
+    std::filesystem::remove(defaults_);
+    set_mode("armed");
+    ASSERT_TRUE(
+        testing::run_quiet({"busctl", "--address=" + bus_->address(), "call", std::string(kBusName),
+                            std::string(kManagerPath), std::string(kManagerInterface), "SetMode",
+                            "sts", "maintenance", "600000000", "test"}));
+    const auto r = heartbeat(pool_args() + " -c", bus_env());
+    expect_case("fence", r);
+    EXPECT_EQ(testing::read_text(trigger_), "b\n") << "the stock fence did not run";
+    EXPECT_EQ(testing::read_text(sysrq()), "") << "iohealthd acted in maintenance";
+    const auto crit = logged(2);
+    ASSERT_EQ(crit.size(), 1u);
+    EXPECT_TRUE(std::regex_search(
+        crit[0], std::regex("iohealthd will not act on the fence \\(request [0-9]+: maintenance: "
+                            "would be fencing: .*\\); IOHEALTH_FENCE_FALLBACK=stock-fence: "
+                            "running the stock fence")))
+        << crit[0];
 }
 
 TEST_F(CloudstackFenceTest, ArmedDeclinesWhileThePoolProgresses) {

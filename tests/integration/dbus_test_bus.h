@@ -142,10 +142,15 @@ class DbusMock {
   public:
     DbusMock(const PrivateBus& bus, const std::string& template_name, const std::string& service,
              const std::string& object_path)
-        : connection_(sdbus::createSessionBusConnectionWithAddress(bus.address())),
+        : DbusMock(bus.address(), bus.dir(), template_name, service, object_path) {}
+    // On any bus (a SystemLikeBus whose policy lets root own `service`); its log in `log_dir`.
+    DbusMock(const std::string& address, const std::string& log_dir,
+             const std::string& template_name, const std::string& service,
+             const std::string& object_path)
+        : connection_(sdbus::createSessionBusConnectionWithAddress(address)),
           child_({kDebianPython, "-m", "dbusmock", "--template", template_name},
-                 {"DBUS_SYSTEM_BUS_ADDRESS=" + bus.address()}, -1,
-                 bus.dir() + "/" + template_name + ".log") {
+                 {"DBUS_SYSTEM_BUS_ADDRESS=" + address}, -1,
+                 log_dir + "/" + template_name + ".log") {
         ready_ = wait_for_name(*connection_, service);
         mock_ = sdbus::createProxy(*connection_, service, object_path);
     }

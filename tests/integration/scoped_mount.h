@@ -12,9 +12,9 @@ namespace iohealth::testing {
 class ScopedMount {
   public:
     ScopedMount(const std::string& source, const std::string& target, const std::string& type,
-                const std::string& data = "")
+                const std::string& data = "", unsigned long flags = 0)
         : target_(target) {
-        if (::mount(source.c_str(), target.c_str(), type.c_str(), 0,
+        if (::mount(source.c_str(), target.c_str(), type.c_str(), flags,
                     data.empty() ? nullptr : data.c_str()) != 0)
             throw std::runtime_error("Failed to mount " + type + " '" + source + "' on '" + target +
                                      "': " + std::strerror(errno));

@@ -19,9 +19,11 @@ namespace {
 using namespace std::chrono_literals;
 using testing::monotonic_seconds;
 
-constexpr Duration kIoTimeout = 10s;  // iohealthd's default T
-constexpr Duration kTick = 1s;
-constexpr double kDeadAfterOverT = 2.5;
+std::string ms_text(Duration d) {
+    return fmt::format("{}ms", std::chrono::duration_cast<std::chrono::milliseconds>(d).count());
+}
+
+}  // namespace
 
 Duration scaled(Duration d, double scale) {
     return Duration(static_cast<Duration::rep>(static_cast<double>(d.count()) * scale));
@@ -29,11 +31,8 @@ Duration scaled(Duration d, double scale) {
 double secs(Duration d) {
     return std::chrono::duration<double>(d).count();
 }
-std::string ms_text(Duration d) {
-    return fmt::format("{}ms", std::chrono::duration_cast<std::chrono::milliseconds>(d).count());
-}
 
-void apply(testing::FaultFsFixture& fs, const std::string& command) {
+void apply_fault(testing::FaultFsFixture& fs, const std::string& command) {
     std::istringstream in(command);
     std::string verb;
     in >> verb;
@@ -54,11 +53,15 @@ void apply(testing::FaultFsFixture& fs, const std::string& command) {
 }
 
 void sleep_until_mono(double at) {
-    const double left = at - monotonic_seconds();
+    const double left = at - testing::monotonic_seconds();
     if (left > 0) std::this_thread::sleep_for(std::chrono::duration<double>(left));
 }
 
-}  // namespace
+std::string iohealthd_config(double scale, const std::string& mode, const std::string& path) {
+    return fmt::format(
+        "[daemon]\nmode = {}\ndiscover = no\ntick = {}\n[policy]\nio_timeout = {}\n\n{}", mode,
+        ms_text(scaled(kTick, scale)), ms_text(scaled(kIoTimeout, scale)), path);
+}
 
 std::string timings_text(double scale) {
     const peer::PeerTimings p = peer::PeerTimings{}.scaled(scale);
@@ -108,10 +111,8 @@ ScenarioResult run_host_scenario(const HostScenario& s, const HostRunOptions& o,
     const std::string output = dir.path() + "/iohealthd.out";
     const std::string sysrq = dir.path() + "/sysrq-trigger";
     std::ofstream(sysrq).flush();
-    std::ofstream(config) << fmt::format(
-        "[daemon]\nmode = dry-run\ndiscover = no\ntick = {}\n[policy]\nio_timeout = {}\n"
-        "[path test]\ndevice = {}\n",
-        ms_text(scaled(kTick, o.scale)), ms_text(scaled(kIoTimeout, o.scale)), fs.device());
+    std::ofstream(config) << iohealthd_config(o.scale, "dry-run",
+                                              "[path test]\ndevice = " + fs.device() + "\n");
     const double budget = secs(warmup + s.length) + 60;
     testing::DaemonProcess daemon(
         o.iohealthd,
@@ -124,7 +125,8 @@ ScenarioResult run_host_scenario(const HostScenario& s, const HostRunOptions& o,
     auto load = std::make_unique<testing::DirectIoLoad>(
         fs.device(), testing::DirectIoLoad::Options{.threads = 2});
 
-    peer::PeerRunner peer(peer_timings, fs.device());
+    peer::BlockDeviceHeartbeat storage(fs.device());
+    peer::PeerRunner peer(peer_timings, storage);
     const double origin_mono = monotonic_seconds() + secs(warmup);
     const TimePoint origin =
         TimePoint(std::chrono::duration_cast<Duration>(std::chrono::duration<double>(origin_mono)));
@@ -134,7 +136,7 @@ ScenarioResult run_host_scenario(const HostScenario& s, const HostRunOptions& o,
         << std::flush;
     for (const auto& step : s.timeline) {
         sleep_until_mono(origin_mono + secs(step.at));
-        apply(fs, step.command);
+        apply_fault(fs, step.command);
         log << fmt::format("[{}] +{:.1f} s: {}\n", s.name, monotonic_seconds() - origin_mono,
                            step.command)
             << std::flush;

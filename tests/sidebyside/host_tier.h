@@ -8,7 +8,27 @@
 
 #include "sidebyside/result.h"
 
+namespace iohealth::testing {
+class FaultFsFixture;
+}
+
 namespace iohealth::sidebyside {
+
+using namespace std::chrono_literals;
+
+// iohealthd's defaults, which every tier scales.
+inline constexpr Duration kIoTimeout = 10s;  // T
+inline constexpr Duration kTick = 1s;
+inline constexpr double kDeadAfterOverT = 2.5;
+
+Duration scaled(Duration d, double scale);
+double secs(Duration d);
+// A timeline step's faultfs command (fault_timeline.h) applied to the harness.
+void apply_fault(testing::FaultFsFixture& fs, const std::string& command);
+// Sleeps until CLOCK_MONOTONIC reaches `at` seconds.
+void sleep_until_mono(double at);
+// iohealthd.conf: `mode`, no discovery, the tick and io_timeout times `scale`, then `paths`.
+std::string iohealthd_config(double scale, const std::string& mode, const std::string& paths);
 
 struct HostScenario {
     std::string name;

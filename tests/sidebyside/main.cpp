@@ -4,6 +4,10 @@
 //   iohealth-sidebyside run [--scale 0.4] [--only NAME]... [--out results.jsonl]
 //       host tier: faultfs + loop device, the real iohealthd and the peer on real storage;
 //       appends one JSON line per scenario to --out, prints the report (markdown).
+//   iohealth-sidebyside chained [--scale 0.4] [--only NAME]... [--out results.jsonl]
+//       chained tier: the agent's loop writes through the real drop-in onto an ext4 pool on
+//       faultfs and calls -c into the real iohealthd (armed, test sysrq file, mock logind);
+//       appends one JSON line per scenario to --out, prints the chained table (markdown).
 //   iohealth-sidebyside table FILE...
 //       the report from JSON lines (result.h), e.g. the host tier's plus the VM tier's; a
 //       line without "peer" gets the peer model's decision in virtual time.
@@ -18,6 +22,7 @@
 #include <iostream>
 
 #include "harness/faultfs_fixture.h"
+#include "sidebyside/chained.h"
 #include "sidebyside/host_tier.h"
 
 namespace {
@@ -60,6 +65,31 @@ int print_report(std::vector<ScenarioResult> results, const std::string& command
     return ok ? 0 : 1;
 }
 
+int run_chained(double scale, const std::vector<std::string>& only, const std::string& out,
+                const std::string& iohealthd, const std::string& command) {
+    if (auto why = chained_unavailable_reason()) {
+        std::cerr << "iohealth-sidebyside chained: SKIPPED: " << *why << "\n";
+        return 77;
+    }
+    std::ofstream jsonl(out, std::ios::app);
+    if (!jsonl) throw std::runtime_error("Failed to open '" + out + "'");
+    std::vector<ChainedResult> results;
+    bool ok = true;
+    for (const auto& s : chained_scenarios(scale)) {
+        if (!only.empty() && std::find(only.begin(), only.end(), s.name) == only.end()) continue;
+        results.push_back(run_chained_scenario(
+            s, {scale, iohealthd, IOHEALTH_SOURCE_DIR "/contrib/cloudstack"}, std::cerr));
+        jsonl << to_json(results.back()).dump() << "\n" << std::flush;
+        ok = ok && acceptance(results.back()) == "ok";
+    }
+    std::cout << fmt::format("Generated {} on {} by `{}`.\n\n", now_text(), machine_text(),
+                             command);
+    std::cout << fmt::format("Scale {:g}: {}.\n\n", scale, timings_text(scale));
+    std::cout << render_chained_table(results);
+    std::cout << fmt::format("\nAcceptance: {}\n", ok ? "every scenario ok" : "FAILED");
+    return ok ? 0 : 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -75,6 +105,13 @@ int main(int argc, char** argv) {
     run->add_option("--only", only, "run only these scenarios");
     run->add_option("--out", out, "append the results here as JSON lines");
     run->add_option("--iohealthd", iohealthd, "the iohealthd binary");
+    auto* chained = app.add_subcommand(
+        "chained", "chained tier: the agent's -c through the real drop-in into iohealthd");
+    chained->add_option("--scale", scale, "every timing of both sides times this (default 0.4)")
+        ->check(CLI::Range(0.05, 1.0));
+    chained->add_option("--only", only, "run only these scenarios");
+    chained->add_option("--out", out, "append the results here as JSON lines");
+    chained->add_option("--iohealthd", iohealthd, "the iohealthd binary");
     std::vector<std::string> files;
     auto* table = app.add_subcommand("table", "the report from JSON-lines result files");
     table->add_option("FILE", files, "result files (result.h)")->required();
@@ -106,6 +143,7 @@ int main(int argc, char** argv) {
             }
             return print_report(std::move(results), command, scales);
         }
+        if (*chained) return run_chained(scale, only, out, iohealthd, command);
         if (auto why = iohealth::testing::FaultFsFixture::unavailable_reason()) {
             std::cerr << "iohealth-sidebyside run: " << *why << "\n";
             return 77;

@@ -16,22 +16,38 @@ namespace {
 constexpr std::size_t kBlock = 4096;
 }
 
-PeerRunner::PeerRunner(PeerTimings timings, std::string device)
-    : timings_(timings), device_(std::move(device)) {
-    fd_ = ::open(device_.c_str(), O_WRONLY | O_DIRECT | O_CLOEXEC);
+BlockDeviceHeartbeat::BlockDeviceHeartbeat(const std::string& device) {
+    fd_ = ::open(device.c_str(), O_WRONLY | O_DIRECT | O_CLOEXEC);
     if (fd_ < 0)
-        throw std::runtime_error("Failed to open '" + device_ + "': " + std::strerror(errno));
+        throw std::runtime_error("Failed to open '" + device + "': " + std::strerror(errno));
     std::uint64_t bytes = 0;
     if (::ioctl(fd_, BLKGETSIZE64, &bytes) != 0 || bytes < kBlock) {
         ::close(fd_);
-        throw std::runtime_error("Failed to read the size of '" + device_ + "'");
+        throw std::runtime_error("Failed to read the size of '" + device + "'");
     }
     offset_ = static_cast<off_t>(bytes - kBlock);
 }
 
+BlockDeviceHeartbeat::~BlockDeviceHeartbeat() {
+    ::close(fd_);
+}
+
+bool BlockDeviceHeartbeat::write() {
+    void* buf = nullptr;
+    if (::posix_memalign(&buf, kBlock, kBlock) != 0) return false;
+    std::memset(buf, 0, kBlock);
+    std::snprintf(static_cast<char*>(buf), kBlock, "%lld\n",
+                  static_cast<long long>(std::time(nullptr)));
+    const bool ok = ::pwrite(fd_, buf, kBlock, offset_) == static_cast<ssize_t>(kBlock);
+    std::free(buf);
+    return ok;
+}
+
+PeerRunner::PeerRunner(PeerTimings timings, PeerStorage& storage)
+    : timings_(timings), storage_(storage) {}
+
 PeerRunner::~PeerRunner() {
     if (thread_.joinable()) stop();
-    ::close(fd_);
 }
 
 void PeerRunner::start(TimePoint origin) {
@@ -42,15 +58,7 @@ void PeerRunner::start(TimePoint origin) {
 }
 
 void PeerRunner::write_attempt(int write) {
-    void* buf = nullptr;
-    bool ok = false;
-    if (::posix_memalign(&buf, kBlock, kBlock) == 0) {
-        std::memset(buf, 0, kBlock);
-        std::snprintf(static_cast<char*>(buf), kBlock, "%lld\n",
-                      static_cast<long long>(std::time(nullptr)));
-        ok = ::pwrite(fd_, buf, kBlock, offset_) == static_cast<ssize_t>(kBlock);
-        std::free(buf);
-    }
+    const bool ok = storage_.write();
     std::lock_guard lock(mutex_);
     done_.push_back({clock_.now(), ok, write});
     wake_.notify_all();
@@ -59,7 +67,7 @@ void PeerRunner::write_attempt(int write) {
 void PeerRunner::loop() {
     std::unique_lock lock(mutex_);
     TimePoint next_check = origin_;
-    bool reset = false;  // the stock -c ran: the host resets, its agent writes no more
+    bool reset = false;  // a -c reset the host: its agent writes no more
     while (!stopping_) {
         const TimePoint now = clock_.now();
         for (const Done& d : done_) model_->write_done(d.at, d.ok, d.write);
@@ -75,7 +83,12 @@ void PeerRunner::loop() {
             continue;
         }
         if (step == PeerStep::kFence) {  // recorded by the model
-            reset = true;
+            // The agent runs -c in its loop and waits for it (the drop-in's call returns in
+            // about a second); the writes' results wait meanwhile.
+            lock.unlock();
+            const bool resets = storage_.fence();
+            lock.lock();
+            reset = resets;
             continue;
         }
         TimePoint until = next_check;

@@ -1,9 +1,9 @@
 #pragma once
-// The peer model driven on real storage: KVMHAMonitor's loop on the steady clock, each write
-// attempt a synchronous 4 KiB O_DIRECT write of `date +%s` to the last block of the device
-// (what `echo $ts > hb-IP` is on the peer's sync,noac NFS mount: one synchronous write to the
-// storage), each in its own thread as the agent runs each attempt as its own script: a hung
-// one is abandoned at the timeout and the next attempt starts beside it.
+// The peer model driven on real storage: KVMHAMonitor's loop on the steady clock. What one
+// write attempt and the fence are is the caller's (PeerStorage): a synchronous O_DIRECT write
+// to a device (BlockDeviceHeartbeat, below), or the real drop-in script (dropin_agent.h). Each
+// attempt runs in its own thread, as the agent runs each attempt as its own script: a hung one
+// is abandoned at the timeout and the next attempt starts beside it.
 #include <condition_variable>
 #include <mutex>
 #include <string>
@@ -14,9 +14,37 @@
 
 namespace iohealth::peer {
 
+// One write attempt and the fence (-c) on some storage.
+class PeerStorage {
+  public:
+    virtual ~PeerStorage() = default;
+    // Blocks until the attempt ends (a hung one: until the storage answers); true: written.
+    // Called from several threads at once.
+    virtual bool write() = 0;
+    // The agent's -c; true when the host resets (its agent writes no more).
+    virtual bool fence() = 0;
+};
+
+// What `echo $ts > hb-IP` is on the peer's sync,noac NFS mount: one synchronous 4 KiB
+// O_DIRECT write of `date +%s` to the last block of the device. Its fence is the stock one:
+// the host resets.
+class BlockDeviceHeartbeat : public PeerStorage {
+  public:
+    explicit BlockDeviceHeartbeat(const std::string& device);
+    ~BlockDeviceHeartbeat() override;
+    BlockDeviceHeartbeat(const BlockDeviceHeartbeat&) = delete;
+    BlockDeviceHeartbeat& operator=(const BlockDeviceHeartbeat&) = delete;
+    bool write() override;
+    bool fence() override { return true; }
+
+  private:
+    int fd_ = -1;
+    off_t offset_ = 0;
+};
+
 class PeerRunner {
   public:
-    PeerRunner(PeerTimings timings, std::string device);
+    PeerRunner(PeerTimings timings, PeerStorage& storage);
     ~PeerRunner();
     PeerRunner(const PeerRunner&) = delete;
     PeerRunner& operator=(const PeerRunner&) = delete;
@@ -32,9 +60,7 @@ class PeerRunner {
     void write_attempt(int write);
 
     const PeerTimings timings_;
-    const std::string device_;
-    int fd_ = -1;
-    off_t offset_ = 0;
+    PeerStorage& storage_;
     TimePoint origin_{};
     SteadyClock clock_;
 

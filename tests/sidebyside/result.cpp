@@ -33,12 +33,6 @@ T required(const json& j, const char* key, const char* where) {
     }
 }
 
-// "152.4 s (≙ 381 s)": measured, and at CloudStack's unscaled timings.
-std::string time_text(double at_s, double scale) {
-    if (scale == 1.0) return fmt::format("{:.1f} s", at_s);
-    return fmt::format("{:.1f} s (≙ {:.0f} s)", at_s, at_s / scale);
-}
-
 std::string timeline_text(const ScenarioResult& r) {
     std::string s;
     for (const auto& step : r.timeline)
@@ -56,6 +50,11 @@ std::string verdict_path(const ScenarioResult& r) {
 }
 
 }  // namespace
+
+std::string time_text(double at_s, double scale) {
+    if (scale == 1.0) return fmt::format("{:.1f} s", at_s);
+    return fmt::format("{:.1f} s (≙ {:.0f} s)", at_s, at_s / scale);
+}
 
 json to_json(const ScenarioResult& r) {
     json timeline = json::array();

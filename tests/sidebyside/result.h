@@ -57,6 +57,9 @@ peer::PeerTimings peer_timings(const ScenarioResult& r);
 // Fills the peer fields from the model in virtual time when the result has none.
 void complete_peer(ScenarioResult& r);
 
+// "152.4 s (≙ 381 s)": measured, and at CloudStack's and iohealth's unscaled timings.
+std::string time_text(double at_s, double scale);
+
 // The acceptance rule of the result's kind: "ok", or why not.
 std::string acceptance(const ScenarioResult& r);
 // The markdown table: scenario, peer decision and time, iohealth decision and time, check.

@@ -5,6 +5,7 @@
 
 #include <functional>
 
+#include "sidebyside/chained_result.h"
 #include "sidebyside/peer_outcome.h"
 #include "sidebyside/result.h"
 
@@ -267,6 +268,122 @@ TEST(SideBySideResult, JsonLinesRoundTripAndTheTableSimulatesAMissingPeer) {
                   "virtual time] | 31.0 s | fence at 75.4 s | STALLED 12.0 s → DEAD 75.2 s | ok |"),
               std::string::npos)
         << table;
+}
+
+// The chained tier's rules (chained_result.h) on results built by hand: each failure is named.
+ChainedResult declined_contention() {
+    ChainedResult r;
+    r.scenario = "contention";
+    r.kind = "contention";
+    r.scale = 0.4;
+    r.write_timeout_s = 2;
+    r.timeline = {{Duration{0}, "delay 500 3000"}};
+    r.agent_fences = {{42.1, 0.03, 0, "", "declined", "… is CONTENDED: …"}};
+    r.declined = {{42.1,
+                   "heartbeat fence request 1 … declined: … path pool (/p) is CONTENDED: "
+                   "waiting"}};
+    r.steps = {{42.1, "heartbeat-declined#1", "log-only"}};
+    r.ran_s = 50.1;
+    r.stock_source = "this run's agent";
+    r.stock_fence_at_s = 42.1;
+    return r;
+}
+
+ChainedResult fenced_hang() {
+    ChainedResult r;
+    r.scenario = "hang";
+    r.kind = "dead";
+    r.what = "every I/O of this host's path hangs";
+    r.scale = 0.4;
+    r.write_timeout_s = 24;
+    r.timeline = {{Duration{0}, "hang"}};
+    r.steps = {{10.4, "pool", "log-only"},
+               {14.4, "pool", "restart-agent"},
+               {15.2, "pool", "graceful-reboot"}};
+    r.logind_calls = {"RebootWithFlags"};
+    r.ran_s = 16.3;
+    r.stock_source = "model, virtual time";
+    r.stock_fence_at_s = 152;
+    return r;
+}
+
+TEST(ChainedResult, ContentionRules) {
+    EXPECT_EQ(acceptance(declined_contention()), "ok");
+    auto r = declined_contention();
+    r.agent_fences.clear();
+    EXPECT_EQ(acceptance(r), "FAIL: the agent never called -c");
+    r = declined_contention();
+    r.agent_fences[0].reply = "fencing";
+    EXPECT_EQ(acceptance(r), "FAIL: the -c at 42.1 s was answered fencing");
+    r = declined_contention();
+    r.declined.clear();
+    EXPECT_EQ(acceptance(r), "FAIL: no fence-declined event");
+    r = declined_contention();
+    r.steps.push_back({44.1, "heartbeat-declined#1", "reboot"});
+    EXPECT_EQ(acceptance(r), "FAIL: reboot ran at 44.1 s");
+    r = declined_contention();
+    r.logind_calls = {"RebootWithFlags"};
+    EXPECT_EQ(acceptance(r), "FAIL: logind was called");
+    r = declined_contention();
+    r.sysrq = "b";
+    EXPECT_EQ(acceptance(r), "FAIL: iohealthd wrote its sysrq trigger");
+    r = declined_contention();
+    r.dropin_sysrq = "b\n";
+    EXPECT_EQ(acceptance(r), "FAIL: the drop-in's stock fence wrote its sysrq trigger");
+    r = declined_contention();
+    r.dropin_crit = {"<10>heartbeat: … will not act"};
+    EXPECT_EQ(acceptance(r), "FAIL: the drop-in's fallback ran: <10>heartbeat: … will not act");
+}
+
+TEST(ChainedResult, DeadPathRules) {
+    EXPECT_EQ(acceptance(fenced_hang()), "ok");
+    auto r = fenced_hang();
+    r.steps.pop_back();
+    EXPECT_EQ(acceptance(r), "FAIL: no reboot rung ran");
+    r = fenced_hang();
+    r.steps[2].at_s = -1;  // before the fault: not this fault's fence
+    EXPECT_EQ(acceptance(r), "FAIL: no reboot rung ran");
+    r = fenced_hang();
+    r.logind_calls.clear();
+    EXPECT_EQ(acceptance(r), "FAIL: graceful-reboot ran but logind was not called");
+    r = fenced_hang();
+    r.steps[2].action = "reboot";
+    EXPECT_EQ(acceptance(r), "FAIL: the sysrq trigger holds no 'b'");
+    r.sysrq = "b";
+    EXPECT_EQ(acceptance(r), "ok");
+    r = fenced_hang();
+    r.stock_fence_at_s = 15;
+    EXPECT_EQ(acceptance(r), "FAIL: fenced at 15.2 s, after the stock -c at 15.0 s");
+    r = fenced_hang();
+    r.stock_fence_at_s.reset();
+    EXPECT_EQ(acceptance(r), "FAIL: no stock fence time to compare with");
+    r = fenced_hang();
+    r.agent_fences = {{32.2, 0.04, 0, "", "declined", "…"}};
+    EXPECT_EQ(acceptance(r), "FAIL: the -c at 32.2 s was answered declined");
+    r = fenced_hang();
+    r.declined = {{20, "declined"}};
+    EXPECT_EQ(acceptance(r), "FAIL: a fence was declined on a dead path");
+}
+
+TEST(ChainedResult, TableRowsAndJson) {
+    const std::string table = render_chained_table({declined_contention(), fenced_hang()});
+    EXPECT_NE(table.find("| contention (contention) | delay 500 3000 @0s | 42.1 s (2 s) | declined "
+                         "(path CONTENDED) | heartbeat-declined: log-only 42.1 s | no reboot "
+                         "rung (ran 50.1 s) vs stock -c 42.1 s (≙ 105 s) [this run's agent] | "
+                         "ok |"),
+              std::string::npos)
+        << table;
+    EXPECT_NE(table.find("| hang (dead) | hang @0s | not by 16.3 s (24 s) | — | pool: log-only "
+                         "10.4 s → restart-agent 14.4 s → graceful-reboot 15.2 s (logind "
+                         "RebootWithFlags) | graceful-reboot 15.2 s (≙ 38 s) vs stock -c 152.0 s "
+                         "(≙ 380 s) [model, virtual time] | ok |"),
+              std::string::npos)
+        << table;
+    const auto j = to_json(fenced_hang());
+    EXPECT_EQ(j["tier"], "chained");
+    EXPECT_EQ(j["what"], "every I/O of this host's path hangs");
+    EXPECT_DOUBLE_EQ(j["iohealth"]["reboot_rung_at_s"].get<double>(), 15.2);
+    EXPECT_EQ(j["check"], "ok");
 }
 
 TEST(SideBySideResult, AcceptanceRules) {
