@@ -3,6 +3,8 @@
 # $results set): check prints ok/FAIL and keeps the status in $failed; journal_checks reads
 # the guest's persistent journal (run_vm.sh extracted it to $results/journal).
 failed=0
+# What configure_graceful_ladder (guest/systemd.sh) sets: graceful_deadline and the tick, s.
+deadline=12 tick=1
 check() {
   if eval "$2"; then echo "ok: $1"; else echo "FAIL: $1"; failed=1; fi
 }

@@ -97,3 +97,26 @@ expect_path() {
 	wait_for "$3" path_is "$1" "$2" || fail "path $1 is not $2 within $3s: $(iohealthctl status 2>&1)"
 	log "iohealthctl: path $1 is $2"
 }
+
+# configure_graceful_ladder PATH DEVICE: armed, ladder log-only, graceful-reboot, reboot, the
+# hardware watchdog (/dev/watchdog0) armed by the graceful step, tick 1 s, graceful_deadline
+# 12 s (the reboot scenarios' host checks measure against these), one path on DEVICE.
+configure_graceful_ladder() {
+	cat >/tmp/iohealthd.conf <<CONF
+[daemon]
+mode = armed
+discover = no
+tick = 1s
+watchdog_device = /dev/watchdog0
+
+[policy]
+io_timeout = 4s
+ladder = log-only, graceful-reboot, reboot
+hold.log-only = 1s
+graceful_deadline = 12s
+
+[path $1]
+device = $2
+CONF
+	configure_iohealthd /tmp/iohealthd.conf
+}

@@ -6,7 +6,6 @@
 # Usage (run_vm.sh): QEMU_RC=N systemd-graceful-reboot-hangs.host.sh RESULTS_DIR
 set -uo pipefail
 results=$1
-deadline=12 tick=1
 # shellcheck source=tests/vm/guest/host_checks.sh
 . "$(dirname "$0")/../guest/host_checks.sh"
 check "qemu exited by itself (exit 0, not killed at the timeout: $QEMU_RC)" '[ "$QEMU_RC" = 0 ]'

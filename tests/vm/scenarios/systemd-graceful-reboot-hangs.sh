@@ -14,23 +14,7 @@ vm_setup dm-delay
 install_package
 loop=$(make_loop 64)
 dm=$(make_delay hung "$loop" 0)
-cat >/tmp/iohealthd.conf <<CONF
-[daemon]
-mode = armed
-discover = no
-tick = 1s
-watchdog_device = /dev/watchdog0
-
-[policy]
-io_timeout = 4s
-ladder = log-only, graceful-reboot, reboot
-hold.log-only = 1s
-graceful_deadline = 12s
-
-[path hung]
-device = $dm
-CONF
-configure_iohealthd /tmp/iohealthd.conf
+configure_graceful_ladder hung "$dm"
 start_unit
 start_vm_standin "$dm"
 start_load "$dm" 20

@@ -9,28 +9,11 @@
 # vm-timeout: 300
 . "$IOHEALTH_SRC/tests/vm/guest/lib.sh"
 . "$IOHEALTH_SRC/tests/vm/guest/systemd.sh"
-GRACEFUL_DEADLINE=12
 vm_setup dm-delay
 install_package
 loop=$(make_loop 64)
 dm=$(make_delay gone "$loop" 0)
-cat >/tmp/iohealthd.conf <<CONF
-[daemon]
-mode = armed
-discover = no
-tick = 1s
-watchdog_device = /dev/watchdog0
-
-[policy]
-io_timeout = 4s
-ladder = log-only, graceful-reboot, reboot
-hold.log-only = 1s
-graceful_deadline = ${GRACEFUL_DEADLINE}s
-
-[path gone]
-device = $dm
-CONF
-configure_iohealthd /tmp/iohealthd.conf
+configure_graceful_ladder gone "$dm"
 start_unit
 start_vm_standin
 start_load "$dm" 20
