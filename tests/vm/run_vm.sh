@@ -102,7 +102,8 @@ if [ "$qemu_rc" = 124 ] || [ "$qemu_rc" = 137 ]; then
 fi
 if [ -x "$host_check" ]; then
   # The scenario decides on the host (real-reboot: the guest never comes back to write rc).
-  QEMU_RC=$qemu_rc "$host_check" "$results" || verdict=1
+  # Its lines (checks, measured times) also stay in the results.
+  QEMU_RC=$qemu_rc "$host_check" "$results" | tee "$results/host-check.log" || verdict=1
 elif [ "$(cat "$results/rc" 2>/dev/null)" != 0 ]; then
   echo "vm: FAIL: scenario status '$(cat "$results/rc" 2>/dev/null || echo none: the guest never wrote it)'"
   verdict=1
